@@ -1,0 +1,79 @@
+# Family-support assistant. `make run` sets everything up on first use and starts every service;
+# `make test` runs every test. See README.md.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/benzo-family.tar.gz
+SPACY := build/spacy/en_family/meta.json
+export PYTHONPATH := $(CURDIR)
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export RASA_TELEMETRY_ENABLED := false
+
+TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
+
+.PHONY: setup run train validate shell test eval compare bench lint lock clean system-deps
+
+## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages, system packages
+setup: $(VENV)/.installed $(SPACY) node_modules/.installed system-deps
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade 'pip<24' wheel
+	$(PY) -m pip install --quiet --no-deps -r requirements.lock
+	$(PY) -m pip check
+	touch $@
+
+$(SPACY): $(VENV)/.installed bot/spacy_pipeline.py
+	$(PY) -m bot.spacy_pipeline
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+system-deps:
+	@scripts/system-deps.sh
+
+## train: train the model into models/ when data, domain or config changed
+train: $(MODEL)
+
+$(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
+	$(RASA) train --fixed-model-name benzo-family --out models --quiet
+	touch $@
+
+## run: set up on first use, then start the action server, Rasa and the web server (Ctrl-C stops all)
+run: setup train
+	scripts/run.sh
+
+## validate: rasa data validate (no warnings allowed), the topic contract and the source check
+validate: setup
+	$(PY) -m pytest -q tests/test_data.py tests/test_content.py
+
+## shell: talk to the assistant in a terminal (starts the action server in the background)
+shell: setup train
+	scripts/shell.sh
+
+## test: every test (unit, data, stories, NLU hold-out, HTTP end-to-end, browser)
+test: setup train
+	$(PY) -m pytest
+
+## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)
+eval: setup train
+	$(PY) -m bot.evaluate
+
+## compare: train and evaluate the candidate pipelines of config/candidates/ (README, "Choosing the pipeline")
+compare: setup
+	$(PY) -m bot.evaluate --compare config/candidates
+
+lint: setup
+	$(VENV)/bin/ruff check bot actions tests
+
+## lock: re-pin the dependency tree after changing requirements.in
+lock:
+	$(PY) -m pip install --quiet -r requirements.in
+	$(PY) -m pip check
+	$(PY) -m pip freeze --exclude-editable > requirements.lock
+
+clean:
+	rm -rf models build results

@@ -1,0 +1,97 @@
+"""Rasa's REST channel with input checks and no silent failures.
+
+- A request that is not a JSON object with a string "sender" and a string "message" gets a 400 with a reason.
+- An empty or whitespace-only message gets a calm reply without going through the model.
+- A turn that produces no answer (e.g. a custom action while the action server is down) gets a calm reply.
+- A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200.
+Message text is never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from asyncio import CancelledError
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.settings import load_yaml
+
+logger = logging.getLogger(__name__)
+
+
+def _channel_config() -> Dict[str, Any]:
+    return load_yaml("config/channel.yml")
+
+
+def _reply(sender: Text, key: str) -> List[Dict[str, Any]]:
+    return [{"recipient_id": sender, "text": _channel_config()["replies"][key]}]
+
+
+def _error(status: int, reason: str) -> HTTPResponse:
+    return response.json({"error": reason}, status=status)
+
+
+def parse_request(request: Request) -> Tuple[Optional[Dict[str, Any]], Optional[HTTPResponse]]:
+    """The request's JSON body, or the 4xx answer it deserves."""
+    if "json" not in (request.content_type or ""):
+        return None, _error(415, "send JSON (Content-Type: application/json)")
+    try:
+        body = request.json
+    except Exception:  # sanic raises its own InvalidUsage on malformed JSON
+        return None, _error(400, "the body is not valid JSON")
+    if not isinstance(body, dict):
+        return None, _error(400, "the body must be a JSON object")
+    config = _channel_config()
+    sender, message = body.get("sender"), body.get("message")
+    if not isinstance(sender, str) or not sender.strip() or len(sender) > config["max_sender_chars"]:
+        return None, _error(400, "'sender' must be a non-empty string")
+    if not isinstance(message, str):
+        return None, _error(400, "'message' must be a string")
+    if len(message) > config["max_message_chars"]:
+        return None, response.json(_reply(sender, "too_long"), status=413)
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        return None, _error(400, "'metadata' must be an object")
+    return body, None
+
+
+class SafeRestInput(RestInput):
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("safe_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body, refusal = parse_request(request)
+            if refusal is not None:
+                return refusal
+            assert body is not None
+            sender, text = body["sender"], body["message"]
+            if not text.strip():
+                return response.json(_reply(sender, "empty"))
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
+                )
+            except CancelledError:
+                logger.error("REST turn timed out")
+                return response.json(_reply(sender, "unavailable"), status=503)
+            except Exception as error:  # the turn failed: say so, never an empty 200
+                logger.error("REST turn failed: %s", type(error).__name__)
+                return response.json(_reply(sender, "unavailable"), status=503)
+            return response.json(collector.messages or _reply(sender, "unavailable"))
+
+        return webhook

@@ -1,0 +1,25 @@
+"""python -m bot.web [--port N]: serve the web app with waitress (a production WSGI server)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from waitress import serve
+
+from bot.web.app import create_app
+from bot.web.config import web_settings
+
+
+def main() -> None:
+    settings = web_settings()
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default=settings["host"])
+    parser.add_argument("--port", type=int, default=settings["port"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    serve(create_app(settings), host=args.host, port=args.port, threads=16, ident="family-support")
+
+
+if __name__ == "__main__":
+    main()

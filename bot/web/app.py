@@ -1,0 +1,37 @@
+"""The Flask application: family chat (bot.web.widget) and staff console (bot.staff)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+from flask import Flask
+
+from bot.web.config import secret_key, web_settings
+
+
+def create_app(settings: Optional[Dict[str, Any]] = None) -> Flask:
+    settings = settings or web_settings()
+    app = Flask(__name__)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["session_cookie_secure"]),
+        MAX_CONTENT_LENGTH=256 * 1024,
+    )
+
+    @app.get("/healthz")
+    def healthz() -> Dict[str, str]:
+        return {"status": "ok"}
+
+    from bot.web import widget
+
+    widget.init_app(app)
+    try:
+        from bot.staff import init_app as init_staff
+    except ImportError:  # the staff console is optional in a widget-only deployment
+        init_staff = None
+    if init_staff is not None:
+        init_staff(app)
+    return app
