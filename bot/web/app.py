@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any
 
 from flask import Flask
 
 from bot.web.config import secret_key, web_settings
 
 
-def create_app(settings: Optional[Dict[str, Any]] = None) -> Flask:
+def create_app(settings: dict[str, Any] | None = None) -> Flask:
     settings = settings or web_settings()
     app = Flask(__name__)
     app.config.update(
@@ -22,7 +22,7 @@ def create_app(settings: Optional[Dict[str, Any]] = None) -> Flask:
     )
 
     @app.get("/healthz")
-    def healthz() -> Dict[str, str]:
+    def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     from bot.web import widget

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from typing import Any, Dict
+from typing import Any
 
 from bot.settings import load_yaml, project_path
 
 
-def web_settings() -> Dict[str, Any]:
+def web_settings() -> dict[str, Any]:
     settings = dict(load_yaml("config/web.yml"))
     for key, value in list(settings.items()):
         env = os.environ.get(key.upper())
@@ -26,7 +26,7 @@ def web_settings() -> Dict[str, Any]:
     return settings
 
 
-def secret_key(settings: Dict[str, Any]) -> str:
+def secret_key(settings: dict[str, Any]) -> str:
     """The session signing key: generated once into secret_key_file (never committed)."""
     path = project_path(settings["secret_key_file"])
     if not path.exists():

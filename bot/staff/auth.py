@@ -1,0 +1,79 @@
+"""Logging in and out, the session, and the role check."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Callable, Dict, Optional
+
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
+
+from bot.staff import accounts
+from bot.staff.blueprint import bp, db, settings
+
+KEYS = ("staff_uid", "staff_version", "staff_since")
+
+
+def load_user() -> Optional[Dict[str, Any]]:
+    """The logged-in staff member, if the session is valid, unexpired and the account unchanged."""
+    uid, version, since = (session.get(key) for key in KEYS)
+    if uid is None:
+        return None
+    user = accounts.get(db(), uid)
+    expired = time.time() - (since or 0) > settings().session_hours * 3600
+    if user is None or not user["active"] or user["session_version"] != version or expired:
+        _forget()
+        return None
+    return user
+
+
+def _forget() -> None:
+    for key in KEYS:
+        session.pop(key, None)
+
+
+def admin_required(view: Callable) -> Callable:
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if g.staff_user["role"] != "admin":
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def username() -> str:
+    return g.staff_user["username"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    target = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return redirect(target) if g.staff_user else render_template("login.html", next=target)
+    name = request.form.get("username", "").strip()[:64]
+    options = settings()
+    result = accounts.login(db(), name, request.form.get("password", ""), options.lockout_attempts, options.lockout_minutes)
+    if result.user is None:
+        if result.locked_until:
+            message = f"Too many failed logins: this account is locked for {options.lockout_minutes} minutes."
+        else:
+            message = "Wrong username or password."
+        return render_template("login.html", next=target, error=message, username=name), 401
+    session.clear()  # a fresh session (and CSRF token) on every login
+    session.update(staff_uid=result.user["id"], staff_version=result.user["session_version"], staff_since=time.time())
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout() -> Any:
+    session.clear()
+    flash("You are logged out.")
+    return redirect(url_for("staff.login"))
+
+
+def _safe_next(target: Optional[str]) -> str:
+    """Only a path inside the console, never another site."""
+    if target and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("staff.conversations")
