@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -29,11 +29,11 @@ class AccountError(ValueError):
 
 @dataclass(frozen=True)
 class LoginResult:
-    user: Optional[Dict[str, Any]] = None
-    locked_until: Optional[datetime] = None
+    user: dict[str, Any] | None = None
+    locked_until: datetime | None = None
 
 
-def validate(username: str, password: Optional[str], role: Optional[str]) -> None:
+def validate(username: str, password: str | None, role: str | None) -> None:
     if not USERNAME.match(username):
         raise AccountError("A username is 2-64 letters, digits or . _ @ -")
     if password is not None and len(password) < MIN_PASSWORD:
@@ -54,11 +54,11 @@ def create(engine: Engine, username: str, password: str, role: str, by: str) -> 
         record(conn, by, "user_create", detail=f"{username} ({role})")
 
 
-def update(engine: Engine, username: str, by: str, *, password: Optional[str] = None, role: Optional[str] = None,
-           active: Optional[bool] = None, unlock: bool = False) -> None:
+def update(engine: Engine, username: str, by: str, *, password: str | None = None, role: str | None = None,
+           active: bool | None = None, unlock: bool = False) -> None:
     """Change a password, role or active state, or unlock; a password, role or state change ends its sessions."""
     validate(username, password, role)
-    values: Dict[str, Any] = {}
+    values: dict[str, Any] = {}
     if password is not None:
         values["password_hash"] = _hasher.hash(password)
     if role is not None:
@@ -99,7 +99,7 @@ def login(engine: Engine, username: str, password: str, attempts: int, lock_minu
             ))
             record(conn, user.username, "login_failed", detail=f"{failed} in a row" + (", locked" if locked_until else ""))
             return LoginResult(locked_until=locked_until)
-        values: Dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         if _hasher.check_needs_rehash(user.password_hash):
             values["password_hash"] = _hasher.hash(password)
         conn.execute(users.update().where(users.c.id == user.id).values(**values))
@@ -114,13 +114,13 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
-def get(engine: Engine, user_id: int) -> Optional[Dict[str, Any]]:
+def get(engine: Engine, user_id: int) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
     return dict(row._mapping) if row else None
 
 
-def all_users(engine: Engine) -> List[Dict[str, Any]]:
+def all_users(engine: Engine) -> list[dict[str, Any]]:
     columns = [c for c in users.c if c.name != "password_hash"]
     with engine.connect() as conn:
         return [dict(row._mapping) for row in conn.execute(sa.select(*columns).order_by(users.c.username))]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import time
-from typing import Any, Callable, Dict, Optional
+from collections.abc import Callable
+from typing import Any
 
 from flask import abort, flash, g, redirect, render_template, request, session, url_for
 
@@ -14,7 +15,7 @@ from bot.staff.blueprint import bp, db, settings
 KEYS = ("staff_uid", "staff_version", "staff_since")
 
 
-def load_user() -> Optional[Dict[str, Any]]:
+def load_user() -> dict[str, Any] | None:
     """The logged-in staff member, if the session is valid, unexpired and the account unchanged."""
     uid, version, since = (session.get(key) for key in KEYS)
     if uid is None:
@@ -72,7 +73,7 @@ def logout() -> Any:
     return redirect(url_for("staff.login"))
 
 
-def _safe_next(target: Optional[str]) -> str:
+def _safe_next(target: str | None) -> str:
     """Only a path inside the console, never another site."""
     if target and target.startswith("/staff") and not target.startswith("//") and "\\" not in target:
         return target

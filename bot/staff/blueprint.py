@@ -4,13 +4,22 @@ request, no caching and a strict content security policy on every answer."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import Engine
 
-from bot.staff.config import StaffSettings
+from bot.staff.config import UTC, StaffSettings
 from bot.staff.db import engine
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
@@ -38,7 +47,7 @@ def db() -> Engine:
 
 
 @bp.before_request
-def _guard() -> Optional[Any]:
+def _guard() -> Any | None:
     from bot.staff.auth import load_user
 
     g.staff_user = load_user()
@@ -78,12 +87,10 @@ def _when(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
     """An epoch (Rasa's events) or a naive UTC datetime (staff_ tables) in the console's time zone."""
     if value is None or value == "":
         return ""
-    from datetime import timezone
-
     if isinstance(value, datetime):
-        moment = value.replace(tzinfo=timezone.utc)
+        moment = value.replace(tzinfo=UTC)
     else:
-        moment = datetime.fromtimestamp(float(value), timezone.utc)
+        moment = datetime.fromtimestamp(float(value), UTC)
     return moment.astimezone(settings().tz).strftime(fmt)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,7 +18,7 @@ class ChangeError(ValueError):
     """A change that is not allowed (the message explains why, for the reviewer)."""
 
 
-def flag(engine: Engine, user: str, sender_id: str, event_id: int, predicted: Optional[str], corrected: str) -> None:
+def flag(engine: Engine, user: str, sender_id: str, event_id: int, predicted: str | None, corrected: str) -> None:
     """Flag a family message as misunderstood, with the intent it should have had (a second flag replaces it)."""
     with engine.begin() as conn:
         conn.execute(flags.delete().where(flags.c.event_id == event_id))
@@ -72,7 +71,7 @@ def set_reviewed(engine: Engine, user: str, sender_id: str, reviewed: bool) -> N
         record(conn, user, "reviewed" if reviewed else "unreviewed", sender_id)
 
 
-def delete_conversations(engine: Engine, user: str, senders: List[str], reason: str) -> int:
+def delete_conversations(engine: Engine, user: str, senders: list[str], reason: str) -> int:
     """Delete conversations: their events in Rasa's store and every staff_ row about them (the audit log stays)."""
     deleted = 0
     for batch in chunks(senders):

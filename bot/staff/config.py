@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from datetime import timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.settings import PROJECT_ROOT, load_yaml
+
+UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; the project runs 3.10)
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class StaffSettings:
         return ZoneInfo(self.timezone)
 
 
-def staff_settings(web: Optional[Dict[str, Any]] = None) -> StaffSettings:
+def staff_settings(web: dict[str, Any] | None = None) -> StaffSettings:
     """The console's settings; `web` is the web server's settings (read from config/web.yml when not given)."""
     if web is None:
         from bot.web.config import web_settings
@@ -40,8 +43,8 @@ def staff_settings(web: Optional[Dict[str, Any]] = None) -> StaffSettings:
     )
 
 
-@functools.lru_cache(maxsize=None)
-def _staff_yml() -> Dict[str, Any]:
+@functools.cache
+def _staff_yml() -> dict[str, Any]:
     return dict(load_yaml("config/staff.yml"))
 
 

@@ -7,7 +7,8 @@ describe the current schema for queries and must match the latest migration (tes
 from __future__ import annotations
 
 import functools
-from typing import Any, Iterable, List
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -130,7 +131,7 @@ audit = sa.Table(
 PER_CONVERSATION = (conversations, conversation_intents, flags, tags, notes, reviews)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def engine(url: str) -> Engine:
     """One pooled engine per database URL."""
     kwargs: dict = {"future": True, "pool_pre_ping": True}
@@ -144,9 +145,9 @@ def has_events(eng: Engine) -> bool:
     return sa.inspect(eng).has_table("events")
 
 
-def chunks(items: Iterable[Any], size: int = 500) -> Iterable[List[Any]]:
+def chunks(items: Iterable[Any], size: int = 500) -> Iterable[list[Any]]:
     """Lists of at most `size` items (keeps IN (...) parameter lists short)."""
-    batch: List[Any] = []
+    batch: list[Any] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:

@@ -7,8 +7,9 @@ import io
 import json
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Tuple
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, request
@@ -17,6 +18,7 @@ from bot.staff import index, queries
 from bot.staff.audit import record
 from bot.staff.auth import username
 from bot.staff.blueprint import bp, db, settings
+from bot.staff.config import UTC
 from bot.staff.filters import Filters
 
 CSV_COLUMNS = (
@@ -27,11 +29,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
 
 def _iso(epoch: float, tz: ZoneInfo) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).astimezone(tz).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(epoch, UTC).astimezone(tz).isoformat(timespec="seconds")
 
 
-def conversations_json(rows: List[Dict[str, Any]], messages: Dict[str, List[queries.Message]],
-                       flags: Dict[int, str], tz: ZoneInfo) -> List[Dict[str, Any]]:
+def conversations_json(rows: list[dict[str, Any]], messages: dict[str, list[queries.Message]],
+                       flags: dict[int, str], tz: ZoneInfo) -> list[dict[str, Any]]:
     """The conversations with their metadata and messages (flagged messages carry their corrected intent)."""
     return [
         {
@@ -49,8 +51,8 @@ def conversations_json(rows: List[Dict[str, Any]], messages: Dict[str, List[quer
     ]
 
 
-def _message_json(message: queries.Message, flags: Dict[int, str], tz: ZoneInfo) -> Dict[str, Any]:
-    out: Dict[str, Any] = {"event_id": message.event_id, "time": _iso(message.timestamp, tz), "role": message.role,
+def _message_json(message: queries.Message, flags: dict[int, str], tz: ZoneInfo) -> dict[str, Any]:
+    out: dict[str, Any] = {"event_id": message.event_id, "time": _iso(message.timestamp, tz), "role": message.role,
                            "text": message.text}
     if message.role == "user":
         out.update(intent=message.intent, confidence=message.confidence, entities=message.entities,
@@ -58,7 +60,7 @@ def _message_json(message: queries.Message, flags: Dict[int, str], tz: ZoneInfo)
     return out
 
 
-def conversations_csv(conversations: List[Dict[str, Any]]) -> str:
+def conversations_csv(conversations: list[dict[str, Any]]) -> str:
     """One row per message, with its conversation's columns repeated; cells safe to open in a spreadsheet."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -84,9 +86,9 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def nlu_yaml(examples: Iterable[Tuple[str, str]], when: str = "") -> str:
+def nlu_yaml(examples: Iterable[tuple[str, str]], when: str = "") -> str:
     """The flagged messages as a Rasa NLU YAML snippet (version "3.1"), one block per corrected intent."""
-    grouped: Dict[str, List[str]] = defaultdict(list)
+    grouped: dict[str, list[str]] = defaultdict(list)
     for intent, text in examples:
         example = nlu_example(text)
         if example and example not in grouped[intent]:
@@ -112,7 +114,7 @@ def _download(body: str, mimetype: str, filename: str) -> Response:
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _filtered() -> Tuple[Filters, List[Dict[str, Any]]]:
+def _filtered() -> tuple[Filters, list[dict[str, Any]]]:
     index.refresh(db(), settings().low_confidence)
     filters = Filters.from_args(request.args)
     rows = list(queries.iter_filtered(db(), filters, settings().tz, settings().export_limit))

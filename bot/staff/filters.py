@@ -5,14 +5,22 @@ Every value reaches the database as a bound parameter; an invalid value is dropp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.staff.db import conversation_intents, conversations, events, json_text, reviews, tags
+from bot.staff.db import (
+    conversation_intents,
+    conversations,
+    events,
+    json_text,
+    reviews,
+    tags,
+)
 
 ESCALATIONS = ("emergency", "professional", "any", "none")
 REVIEWED = ("yes", "no")
@@ -21,8 +29,8 @@ MAX_TEXT = 200
 
 @dataclass(frozen=True)
 class Filters:
-    date_from: Optional[date] = None
-    date_to: Optional[date] = None
+    date_from: date | None = None
+    date_to: date | None = None
     escalation: str = ""
     intent: str = ""
     low_confidence: bool = False
@@ -31,7 +39,7 @@ class Filters:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args: Mapping[str, str]) -> "Filters":
+    def from_args(cls, args: Mapping[str, str]) -> Filters:
         return cls(
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
@@ -43,7 +51,7 @@ class Filters:
             q=_text(args.get("q")),
         )
 
-    def args(self) -> Dict[str, str]:
+    def args(self) -> dict[str, str]:
         """The query-string form of the active filters (for links and exports)."""
         names = {"date_from": "from", "date_to": "to", "low_confidence": "low"}
         out = {}
@@ -56,9 +64,9 @@ class Filters:
         """A short description for the audit log (no free text beyond what staff typed as a filter)."""
         return " ".join(f"{key}={value}" for key, value in self.args().items()) or "all"
 
-    def conditions(self, tz: ZoneInfo) -> List[Any]:
+    def conditions(self, tz: ZoneInfo) -> list[Any]:
         c = conversations.c
-        where: List[Any] = []
+        where: list[Any] = []
         if self.date_from:
             where.append(c.started_at >= _epoch(self.date_from, tz))
         if self.date_to:
@@ -91,18 +99,18 @@ class Filters:
         return where
 
 
-def _date(value: Optional[str]) -> Optional[date]:
+def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
 
 
-def _choice(value: Optional[str], allowed: tuple) -> str:
+def _choice(value: str | None, allowed: tuple) -> str:
     return value if value in allowed else ""
 
 
-def _text(value: Optional[str]) -> str:
+def _text(value: str | None) -> str:
     return (value or "").strip()[:MAX_TEXT]
 
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 import threading
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Dict, Iterable, List, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.staff import intents as known
-from bot.staff.db import chunks, conversation_intents, conversations, events, has_events, index_state
+from bot.staff.db import (
+    chunks,
+    conversation_intents,
+    conversations,
+    events,
+    has_events,
+    index_state,
+)
 
 # Events committed out of id order (concurrent PostgreSQL transactions) are caught by looking back this far.
 LOOKBACK = 500
@@ -36,10 +43,10 @@ class Summary:
     intents: Counter = field(default_factory=Counter)
 
     @property
-    def topics(self) -> List[str]:
+    def topics(self) -> list[str]:
         return [name for name in self.intents if name in known.topic_intents()]
 
-    def row(self) -> Dict[str, object]:
+    def row(self) -> dict[str, object]:
         return {
             "sender_id": self.sender_id,
             "started_at": self.started_at,
@@ -112,7 +119,7 @@ def refresh(engine: Engine, low_confidence: float) -> int:
         return len(changed)
 
 
-def _changed_senders(conn: Connection, after_id: int) -> List[str]:
+def _changed_senders(conn: Connection, after_id: int) -> list[str]:
     """Senders with events after `after_id` that the index has not seen yet."""
     recent = (
         sa.select(events.c.sender_id, sa.func.max(events.c.id).label("newest"))
@@ -128,7 +135,7 @@ def _changed_senders(conn: Connection, after_id: int) -> List[str]:
     return [row[0] for row in conn.execute(query)]
 
 
-def _store(conn: Connection, senders: List[str], low_confidence: float) -> None:
+def _store(conn: Connection, senders: list[str], low_confidence: float) -> None:
     query = (
         sa.select(
             events.c.sender_id, events.c.id, events.c.type_name, events.c.timestamp,
@@ -137,7 +144,7 @@ def _store(conn: Connection, senders: List[str], low_confidence: float) -> None:
         .where(events.c.sender_id.in_(senders))
         .order_by(events.c.sender_id, events.c.id)
     )
-    grouped: Dict[str, List[Sequence]] = {}
+    grouped: dict[str, list[Sequence]] = {}
     for sender_id, *rest in conn.execute(query):
         grouped.setdefault(sender_id, []).append(rest)
     summaries = [summarize(sender, rows, low_confidence) for sender, rows in grouped.items()]
@@ -151,7 +158,7 @@ def _store(conn: Connection, senders: List[str], low_confidence: float) -> None:
         conn.execute(conversation_intents.insert(), intent_rows)
 
 
-def forget(conn: Connection, senders: List[str]) -> None:
+def forget(conn: Connection, senders: list[str]) -> None:
     """Drop these conversations from the index."""
     conn.execute(conversations.delete().where(conversations.c.sender_id.in_(senders)))
     conn.execute(conversation_intents.delete().where(conversation_intents.c.sender_id.in_(senders)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Dict, List, Optional
 
 from bot.content import contract
 from bot.settings import load_yaml
@@ -14,8 +13,8 @@ FALLBACK_ACTIONS = frozenset({"utter_please_rephrase", "action_default_fallback"
 ESCALATION_SLOT = "escalation_level"
 
 
-@functools.lru_cache(maxsize=None)
-def domain_intents() -> List[str]:
+@functools.cache
+def domain_intents() -> list[str]:
     """Every intent of domain.yml, in its order (the choices for a corrected intent)."""
     names = []
     for entry in load_yaml("domain.yml").get("intents", []):
@@ -23,19 +22,19 @@ def domain_intents() -> List[str]:
     return names
 
 
-@functools.lru_cache(maxsize=None)
-def escalation_levels() -> Dict[str, str]:
+@functools.cache
+def escalation_levels() -> dict[str, str]:
     """intent -> "professional" | "emergency", from the topic contract."""
     return {name: entry["escalation"] for name, entry in contract().items() if entry.get("escalation")}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def topic_intents() -> frozenset:
     """The intents that are topics (information and escalation), not small talk."""
     return frozenset(name for name, entry in contract().items() if entry["group"] != "conversation")
 
 
-def higher(level: str, other: Optional[str]) -> str:
+def higher(level: str, other: str | None) -> str:
     """The higher of two escalation levels; unknown values count as none."""
     if other not in LEVELS:
         return level

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from bot.staff import intents as known
-from bot.staff.db import chunks, conversation_intents, conversations, events, flags, has_events, notes, reviews, tags
+from bot.staff.db import (
+    chunks,
+    conversation_intents,
+    conversations,
+    events,
+    flags,
+    has_events,
+    notes,
+    reviews,
+    tags,
+)
 from bot.staff.filters import Filters
 
 
 @dataclass
 class Page:
-    rows: List[Dict[str, Any]]
+    rows: list[dict[str, Any]]
     total: int
     number: int
     size: int
@@ -43,7 +54,7 @@ def list_page(engine: Engine, filters: Filters, tz: ZoneInfo, number: int = 1, s
     return Page(rows, total, number, size)
 
 
-def iter_filtered(engine: Engine, filters: Filters, tz: ZoneInfo, limit: int) -> Iterator[Dict[str, Any]]:
+def iter_filtered(engine: Engine, filters: Filters, tz: ZoneInfo, limit: int) -> Iterator[dict[str, Any]]:
     """The filtered conversations, newest first, at most `limit`, with their tags (for exports)."""
     if not has_events(engine):
         return
@@ -53,7 +64,7 @@ def iter_filtered(engine: Engine, filters: Filters, tz: ZoneInfo, limit: int) ->
     yield from rows
 
 
-def _with_review(query: sa.sql.Select, where: List[Any]) -> sa.sql.Select:
+def _with_review(query: sa.sql.Select, where: list[Any]) -> sa.sql.Select:
     return (
         query.add_columns(reviews.c.reviewed_by, reviews.c.reviewed_at)
         .select_from(conversations.outerjoin(reviews, reviews.c.sender_id == conversations.c.sender_id))
@@ -62,8 +73,8 @@ def _with_review(query: sa.sql.Select, where: List[Any]) -> sa.sql.Select:
     )
 
 
-def _add_tags(conn: Connection, rows: List[Dict[str, Any]]) -> None:
-    by_sender: Dict[str, List[str]] = defaultdict(list)
+def _add_tags(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    by_sender: dict[str, list[str]] = defaultdict(list)
     senders = [row["sender_id"] for row in rows]
     for start in range(0, len(senders), 500):
         query = sa.select(tags.c.sender_id, tags.c.tag).where(tags.c.sender_id.in_(senders[start:start + 500]))
@@ -74,7 +85,7 @@ def _add_tags(conn: Connection, rows: List[Dict[str, Any]]) -> None:
         row["topics"] = [t for t in (row.get("topics") or "").split(",") if t]
 
 
-def conversation(engine: Engine, sender_id: str) -> Optional[Dict[str, Any]]:
+def conversation(engine: Engine, sender_id: str) -> dict[str, Any] | None:
     """The index row of one conversation with its review, tags, notes and flags; None if unknown."""
     with engine.connect() as conn:
         row = conn.execute(_with_review(sa.select(conversations), [conversations.c.sender_id == sender_id])).first()
@@ -100,24 +111,24 @@ class Message:
     role: str  # "user" | "bot" | "escalation" | "session"
     timestamp: float
     text: str = ""
-    intent: Optional[str] = None
-    confidence: Optional[float] = None
-    entities: List[Dict[str, Any]] = field(default_factory=list)
-    safety: Optional[Dict[str, Any]] = None
-    buttons: List[str] = field(default_factory=list)
-    escalation: Optional[str] = None
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    safety: dict[str, Any] | None = None
+    buttons: list[str] = field(default_factory=list)
+    escalation: str | None = None
     fallback: bool = False
 
 
-def transcript(engine: Engine, sender_id: str) -> List[Message]:
+def transcript(engine: Engine, sender_id: str) -> list[Message]:
     """The conversation's messages in order: family messages, bot answers, escalation marks, session starts."""
     return transcripts(engine, [sender_id]).get(sender_id, [])
 
 
-def transcripts(engine: Engine, senders: List[str]) -> Dict[str, List[Message]]:
+def transcripts(engine: Engine, senders: list[str]) -> dict[str, list[Message]]:
     """The messages of several conversations, read in batches."""
-    result: Dict[str, List[Message]] = defaultdict(list)
-    last_user: Dict[str, Message] = {}
+    result: dict[str, list[Message]] = defaultdict(list)
+    last_user: dict[str, Message] = {}
     with engine.connect() as conn:
         for batch in chunks(senders):
             query = (
@@ -139,7 +150,7 @@ def transcripts(engine: Engine, senders: List[str]) -> Dict[str, List[Message]]:
     return result
 
 
-def _message(event_id: int, type_name: str, timestamp: float, action: Optional[str], data: str) -> Optional[Message]:
+def _message(event_id: int, type_name: str, timestamp: float, action: str | None, data: str) -> Message | None:
     if type_name == "slot" and action != known.ESCALATION_SLOT:
         return None
     event = json.loads(data or "{}")
@@ -166,11 +177,11 @@ def _message(event_id: int, type_name: str, timestamp: float, action: Optional[s
     )
 
 
-def _entity(entity: Dict[str, Any]) -> Dict[str, Any]:
+def _entity(entity: dict[str, Any]) -> dict[str, Any]:
     return {"entity": entity.get("entity"), "value": entity.get("value"), "extractor": entity.get("extractor")}
 
 
-def user_message(engine: Engine, sender_id: str, event_id: int) -> Optional[Message]:
+def user_message(engine: Engine, sender_id: str, event_id: int) -> Message | None:
     """One family message of this conversation, or None."""
     query = sa.select(events.c.id, events.c.type_name, events.c.timestamp, events.c.action_name, events.c.data).where(
         events.c.id == event_id, events.c.sender_id == sender_id, events.c.type_name == "user"
@@ -180,7 +191,7 @@ def user_message(engine: Engine, sender_id: str, event_id: int) -> Optional[Mess
     return _message(*row) if row else None
 
 
-def flagged_examples(engine: Engine) -> List[Tuple[str, str]]:
+def flagged_examples(engine: Engine) -> list[tuple[str, str]]:
     """(corrected intent, message text) of every flagged message, read from the events (no copy is kept)."""
     query = (
         sa.select(flags.c.corrected_intent, events.c.data)
@@ -191,9 +202,9 @@ def flagged_examples(engine: Engine) -> List[Tuple[str, str]]:
         return [(intent, json.loads(data or "{}").get("text") or "") for intent, data in conn.execute(query)]
 
 
-def flags_by_event(engine: Engine, senders: List[str]) -> Dict[int, str]:
+def flags_by_event(engine: Engine, senders: list[str]) -> dict[int, str]:
     """event id -> corrected intent, for the flagged messages of these conversations."""
-    result: Dict[int, str] = {}
+    result: dict[int, str] = {}
     with engine.connect() as conn:
         for batch in chunks(senders):
             query = sa.select(flags.c.event_id, flags.c.corrected_intent).where(flags.c.sender_id.in_(batch))
@@ -206,14 +217,14 @@ def flag_count(engine: Engine) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(flags)).scalar() or 0
 
 
-def known_tags(engine: Engine) -> List[str]:
+def known_tags(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return [r[0] for r in conn.execute(sa.select(tags.c.tag).distinct().order_by(tags.c.tag))]
 
 
-def dashboard(engine: Engine, tz: ZoneInfo, since: float) -> Dict[str, Any]:
+def dashboard(engine: Engine, tz: ZoneInfo, since: float) -> dict[str, Any]:
     """Per-day conversations, escalations by level and fallback rate, and the top topics, since `since`."""
-    per_day: Dict[str, Counter] = defaultdict(Counter)
+    per_day: dict[str, Counter] = defaultdict(Counter)
     with engine.connect() as conn:
         query = sa.select(
             conversations.c.started_at, conversations.c.escalation, conversations.c.turns, conversations.c.fallbacks

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import List, Optional
 
 from bot.staff import accounts
 from bot.staff.config import staff_settings
@@ -32,7 +31,7 @@ def _password(from_stdin: bool) -> str:
     return first
 
 
-def main(argv: Optional[List[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.staff.users", description="Manage staff console accounts.")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create", help="create an account")

@@ -277,7 +277,7 @@
     return group;
   }
 
-  function renderEntry(entry, withButtons) {
+  function renderEntry(entry) {
     var from = entry.role === "user" ? "user" : "bot";
     var bubble = el("div", { className: "fc-bubble" });
     if (from === "bot") bubble.appendChild(linkify(entry.text || ""));
@@ -285,8 +285,20 @@
     var who = el("span", { className: "fc-sr", text: from === "user" ? "You said: " : "Assistant: " });
     var row = el("div", { className: "fc-msg fc-msg-" + from }, [who, bubble]);
     log.appendChild(row);
-    if (withButtons && entry.buttons && entry.buttons.length) log.appendChild(quickReplies(entry.buttons));
     return row;
+  }
+
+  // The buttons of the answers since the family's last message, as one group after the last answer.
+  function showQuickReplies() {
+    var buttons = [];
+    var seen = {};
+    for (var i = state.transcript.length - 1; i >= 0 && state.transcript[i].role !== "user"; i--) {
+      (state.transcript[i].buttons || []).slice().reverse().forEach(function (button) {
+        if (!seen[button.payload]) buttons.unshift(button);
+        seen[button.payload] = true;
+      });
+    }
+    if (buttons.length) log.appendChild(quickReplies(buttons));
   }
 
   function clearQuickReplies() {
@@ -299,16 +311,15 @@
 
   function restore() {
     log.textContent = "";
-    var lastUser = -1;
-    state.transcript.forEach(function (entry, index) { if (entry.role === "user") lastUser = index; });
-    state.transcript.forEach(function (entry, index) { renderEntry(entry, index > lastUser); });
+    state.transcript.forEach(renderEntry);
+    showQuickReplies();
     scrollToShow(null);
   }
 
-  function addEntry(entry, withButtons) {
+  function addEntry(entry) {
     state.transcript.push(entry);
     saveState();
-    return renderEntry(entry, withButtons);
+    return renderEntry(entry);
   }
 
   function showError(text, retry) {
@@ -388,9 +399,10 @@
         var buttons = (m.buttons || []).filter(function (b) {
           return b && typeof b.title === "string" && typeof b.payload === "string";
         }).map(function (b) { return { title: b.title, payload: b.payload }; });
-        var row = addEntry({ role: "bot", text: m.text || "", buttons: buttons }, true);
+        var row = addEntry({ role: "bot", text: m.text || "", buttons: buttons });
         first = first || row;
       });
+      showQuickReplies();
       scrollToShow(first);
     });
   }
