@@ -10,6 +10,7 @@ export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
+export PYTHONWARNINGS := ignore
 
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
@@ -39,7 +40,7 @@ system-deps:
 train: $(MODEL)
 
 $(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
-	$(RASA) train --fixed-model-name benzo-family --out models --quiet
+	$(PY) -m bot.training config.yml
 	touch $@
 
 ## run: set up on first use, then start the action server, Rasa and the web server (Ctrl-C stops all)

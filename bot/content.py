@@ -13,7 +13,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _TRANSLATE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—": " ", "–": " "})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def contract() -> Dict[str, Dict]:
     """Every contract intent with its group, source paragraphs and escalation level."""
     spec = load_yaml(str(setting_path("topic_contract")))
@@ -28,7 +28,7 @@ def information_intents() -> List[str]:
     return [name for name, entry in contract().items() if entry["group"] == "information"]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def source_paragraphs() -> Tuple[str, ...]:
     """The article, one paragraph per line; paragraph n is element n - 1."""
     return tuple(setting_path("source_text").read_text(encoding="utf-8").splitlines())

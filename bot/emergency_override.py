@@ -40,7 +40,7 @@ class EmergencyOverride(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "EmergencyOverride":
+    ) -> EmergencyOverride:
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -13,8 +13,6 @@ import argparse
 import asyncio
 import json
 import statistics
-import subprocess
-import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from bot.settings import PROJECT_ROOT
+from bot.training import train
 
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
@@ -179,20 +178,6 @@ def print_report(r: Report, verbose: bool = False) -> None:
             print(f"  [{expected}] -> [{predicted}] {text}")
 
 
-def train(config: Path, out: Path, name: str, nlu_only: bool = False) -> Tuple[Path, float]:
-    """rasa train with the given config; the model path and the wall-clock seconds it took."""
-    command = [str(Path(sys.executable).parent / "rasa"), "train"] + (["nlu"] if nlu_only else [])
-    command += ["--config", str(config), "--out", str(out), "--fixed-model-name", name, "--quiet"]
-    if nlu_only:
-        command += ["--nlu", "data"]
-    start = time.perf_counter()
-    subprocess.run(command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
-    seconds = time.perf_counter() - start
-    model = out / f"{name}.tar.gz"
-    model.with_suffix("").with_suffix(".train.json").write_text(json.dumps({"seconds": seconds}))
-    return model, seconds
-
-
 def compare(directory: Path) -> None:
     out = PROJECT_ROOT / "results" / "compare"
     out.mkdir(parents=True, exist_ok=True)
@@ -222,15 +207,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", type=Path, default=MODEL)
     parser.add_argument("--compare", type=Path, help="a directory of candidate config files")
-    parser.add_argument("--train", type=Path, help="train this config into models/ first (timed)")
     parser.add_argument("--verbose", action="store_true", help="list every misclassified message")
     parser.add_argument("--json", type=Path, help="also write the report as JSON")
     args = parser.parse_args()
     if args.compare:
         compare(args.compare)
-        return
-    if args.train:
-        train(args.train, args.model.parent, args.model.name.replace(".tar.gz", ""))
         return
     r = evaluate(args.model)
     print_report(r, args.verbose)

@@ -65,7 +65,7 @@ class EmergencyDetector:
                 self._phrases[nlp.vocab.strings[key]] = Emergency(intent, phrase)
 
     @classmethod
-    def from_settings(cls, nlp: Optional[Language] = None) -> "EmergencyDetector":
+    def from_settings(cls, nlp: Optional[Language] = None) -> EmergencyDetector:
         nlp = nlp or spacy.load(setting_path("spacy_pipeline"))
         return cls(nlp, load_yaml(str(setting_path("safety_patterns"))))
 

@@ -17,7 +17,7 @@ def project_path(relative: str) -> Path:
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_yaml(relative: str) -> Dict[str, Any]:
     with open(project_path(relative), encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}

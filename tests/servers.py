@@ -51,7 +51,7 @@ class Service:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 180) -> "Service":
+    def start(self, timeout: float = 180) -> Service:
         self.proc = subprocess.Popen(
             self.cmd,
             cwd=ROOT,

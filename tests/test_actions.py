@@ -38,7 +38,7 @@ def test_provider_contact_is_silent_when_none_is_configured() -> None:
 def test_provider_contact_gives_the_configured_details(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         provider, "load_yaml",
-        lambda _: {"name": "Valley Recovery", "phone": "559-555-0100", "website": "https://valley.example", "hours": ""},
+        lambda _: {"name": "Valley Recovery", "phone": "559-555-0100", "website": "https://valley.example"},
     )
     [message] = run(ActionProviderContact(), tracker("request_human"))
     assert message["text"] == "You can also contact Valley Recovery: call 559-555-0100 or https://valley.example."

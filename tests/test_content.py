@@ -36,7 +36,8 @@ def test_every_sentence_comes_from_the_named_source_paragraphs(intent: str) -> N
         assert 1 <= len(found) <= 5, f"{intent}: a chat bubble holds 2-4 sentences, found {len(found)}"
         for sentence in found:
             score = coverage(sentence, reference)
-            assert score >= MIN_COVERAGE, f"{intent}: not in source paragraphs {contract()[intent]['source']}: {sentence!r} ({score:.2f})"
+            where = contract()[intent]["source"]
+            assert score >= MIN_COVERAGE, f"{intent}: not in paragraphs {where}: {sentence!r} ({score:.2f})"
 
 
 @pytest.mark.parametrize("intent", information_intents())
@@ -52,7 +53,8 @@ def test_every_answer_offers_two_or_three_related_topics(intent: str) -> None:
 def test_the_check_rejects_an_invented_claim() -> None:
     reference = " ".join(paragraphs_for("ask_tapering"))
     assert coverage("Reduce the dose by ten percent every two weeks.", reference) < MIN_COVERAGE
-    assert coverage("Xanax is safe to stop after a month of use.", " ".join(paragraphs_for("ask_quitting_cold_turkey"))) < MIN_COVERAGE
+    cold_turkey = " ".join(paragraphs_for("ask_quitting_cold_turkey"))
+    assert coverage("Xanax is safe to stop after a month of use.", cold_turkey) < MIN_COVERAGE
 
 
 def test_emergency_answers_lead_with_the_emergency_number() -> None:
@@ -66,7 +68,9 @@ def test_emergency_answers_lead_with_the_emergency_number() -> None:
 
 
 def test_no_answer_gives_a_dose_or_schedule() -> None:
-    dose = re.compile(r"\b\d+(\.\d+)?\s*(mg|milligrams?|%|percent|pills?|tablets?)\b|\bevery \d+ (days?|weeks?)\b", re.I)
+    dose = re.compile(
+        r"\b\d+(\.\d+)?\s*(mg|milligrams?|%|percent|pills?|tablets?)\b|\bevery \d+ (days?|weeks?)\b", re.IGNORECASE
+    )
     for name, variations_ in RESPONSES.items():
         for variation in variations_:
             assert not dose.search(variation.get("text", "")), name

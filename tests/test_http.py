@@ -31,7 +31,9 @@ def test_emergencies_are_answered_when_the_action_server_is_down(rasa_without_ac
     assert "988" in answer[0]["text"] and "911" in answer[0]["text"]
 
 
-def test_a_custom_action_without_the_action_server_gets_a_calm_reply(rasa_without_actions: Service, sender: str) -> None:
+def test_a_custom_action_without_the_action_server_gets_a_calm_reply(
+    rasa_without_actions: Service, sender: str
+) -> None:
     url = rasa_without_actions.url
     say(url, sender, "what does withdrawal feel like")
     answer = say(url, sender, "tell me more")
