@@ -6,9 +6,12 @@ The screenshots docs/widget-desktop.png and docs/widget-phone.png are made here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError
 
 from tests import servers
 
@@ -47,10 +51,41 @@ HELPLINE = "1-800-662-4357"
 # ---------------------------------------------------------------------------------------------------- fixtures
 
 
+class ProviderSite:
+    """A provider's own website on another origin (a real local HTTP server): its pages by path."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, str] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (the http.server API)
+                body = site.pages.get(self.path, "").encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://localhost:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 @pytest.fixture(scope="module")
-def embed_origin() -> str:
-    """Another origin (a provider's site) allowed to embed the widget; its page is served by page.route."""
-    return f"http://localhost:{servers.free_port()}"
+def provider_site() -> Iterator[ProviderSite]:
+    site = ProviderSite()
+    yield site
+    site.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def embed_origin(provider_site: ProviderSite) -> str:
+    """The provider's origin, allowed to embed the widget (ALLOWED_ORIGINS)."""
+    return provider_site.origin
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +338,9 @@ def test_server_down_shows_an_error_and_recovers_on_retry(page: Page, web: serve
     assert len(attempts) == 2 and attempts[0] == attempts[1]  # the same message, resent
 
 
-def test_embedded_on_another_site_with_a_slow_server(page: Page, web: servers.Service, embed_origin: str) -> None:
+def test_embedded_on_another_site_with_a_slow_server(
+    page: Page, web: servers.Service, provider_site: ProviderSite
+) -> None:
     """A provider's page on another origin: CORS lets the widget talk to the server; its CSS does not leak in;
     a request that takes longer than the widget's timeout shows an error and a retry."""
     host_page = (
@@ -313,19 +350,17 @@ def test_embedded_on_another_site_with_a_slow_server(page: Page, web: servers.Se
         f'<script src="{web.url}/widget.js" data-server="{web.url}" data-title="Talk to us"'
         ' data-provider="Example Provider" data-timeout="1500" defer></script></body></html>'
     )
-    page.route(embed_origin + "/provider.html", lambda route: route.fulfill(body=host_page, content_type="text/html"))
-    calls: list[str] = []
+    provider_site.pages["/provider.html"] = host_page
+    unanswered: list[Route] = []
 
     def first_hangs(route: Route) -> None:
-        if route.request.method != "POST":
+        if route.request.method == "POST" and not unanswered:
+            unanswered.append(route)  # left without an answer until the end of the test
+        else:
             route.continue_()
-            return
-        calls.append(route.request.method)
-        if len(calls) > 1:
-            route.continue_()  # the first request is left unanswered
 
     page.route("**" + WEBHOOK, first_hangs)
-    page.goto(embed_origin + "/provider.html")
+    page.goto(provider_site.origin + "/provider.html")
     launcher = page.get_by_role("button", name="Questions? Chat with us")
     assert launcher.evaluate("el => getComputedStyle(el).backgroundColor") != "rgb(255, 105, 180)"
     launcher.click()
@@ -335,6 +370,8 @@ def test_embedded_on_another_site_with_a_slow_server(page: Page, web: servers.Se
     expect(error).to_contain_text("taking too long")
     error.get_by_role("button", name="Retry").click()
     expect(bot_bubbles(page).first).to_contain_text("I'm an automated assistant")
+    with contextlib.suppress(PlaywrightError):  # the browser has given up on it already
+        unanswered[0].abort()
 
 
 def test_keyboard_only(page: Page, web: servers.Service) -> None:
@@ -375,10 +412,11 @@ def test_accessibility_with_axe(new_page: PageFactory, web: servers.Service) -> 
     open_chat(page, web.url)
     ask(page, "what is dbt?")
     assert run_axe(page) == []
-    page.get_by_role("button", name="Get help now").click()
+    chat_panel = page.locator(".fc-panel")
+    chat_panel.get_by_role("button", name="Get help now").click()
     assert run_axe(page) == []
-    page.get_by_role("button", name="Back to the chat").click()
-    page.get_by_role("button", name="Close chat").click()
+    chat_panel.get_by_role("button", name="Back to the chat").click()
+    chat_panel.get_by_role("button", name="Close chat").click()
     assert run_axe(page) == []
 
 
@@ -391,7 +429,7 @@ def test_screenshots(new_page: PageFactory, web: servers.Service) -> None:
     ):
         page = new_page(**options)
         open_chat(page, web.url)
-        ask(page, "How do I talk to my son about his Xanax use?")
+        ask(page, "My son takes Xanax every day. What is DBT?")
         expect(page.locator(".fc-replies")).to_have_count(1)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=str(DOCS / f"widget-{name}.png"))

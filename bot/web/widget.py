@@ -75,8 +75,8 @@ def _refuse(status: int, reason: str) -> tuple[Response, int]:
 @bp.get("/")
 def demo_page() -> Response:
     """A provider-style page for families, with the widget."""
-    name = provider()["name"] or "Family Support"
-    response = Response(render_template("widget/demo.html", provider_name=name))
+    name = provider()["name"]  # empty unless the provider configured it: nothing is made up
+    response = Response(render_template("widget/demo.html", provider_name=name, site_name=name or "Family Support"))
     response.headers["Content-Security-Policy"] = DEMO_CSP
     return response
 

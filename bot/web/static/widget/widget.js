@@ -148,6 +148,7 @@
         link.rel = "noopener noreferrer";
       } else {
         link.href = telHref(found);
+        link.className += " fc-tel";
       }
       fragment.appendChild(link);
       last = match.index + found.length;
