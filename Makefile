@@ -21,7 +21,7 @@ setup: $(VENV)/.installed $(SPACY) node_modules/.installed system-deps
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade 'pip<24' wheel
+	$(PY) -m pip install --quiet pip==23.0.1 setuptools==70.3.0 wheel==0.45.1
 	$(PY) -m pip install --quiet --no-deps -r requirements.lock
 	$(PY) -m pip check
 	touch $@
@@ -74,7 +74,9 @@ lint: setup
 lock:
 	$(PY) -m pip install --quiet -r requirements.in
 	$(PY) -m pip check
-	$(PY) -m pip freeze --exclude-editable > requirements.lock
+	$(PY) -m pip freeze --all --exclude-editable | grep -v '^pip==' > requirements.lock
 
 clean:
 	rm -rf models build results
+
+-include mk/*.mk
