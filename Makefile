@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore
 
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
-.PHONY: setup run train validate shell test eval compare bench lint lock clean system-deps
+.PHONY: setup run train validate shell test eval compare lint lock clean system-deps staff-user
 
 ## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages, system packages
 setup: $(VENV)/.installed $(SPACY) node_modules/.installed system-deps
@@ -66,6 +66,11 @@ eval: setup train
 ## compare: train and evaluate the candidate pipelines of config/candidates/ (README, "Choosing the pipeline")
 compare: setup
 	$(PY) -m bot.evaluate --compare config/candidates
+
+## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password)
+staff-user: setup
+	@test -n "$(NAME)" || (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer]" >&2; exit 2)
+	$(PY) -m bot.staff.users create $(NAME) --role $(or $(ROLE),reviewer)
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests

@@ -97,7 +97,8 @@ def login(engine: Engine, username: str, password: str, attempts: int, lock_minu
             conn.execute(users.update().where(users.c.id == user.id).values(
                 failed_logins=failed, locked_until=locked_until
             ))
-            record(conn, user.username, "login_failed", detail=f"{failed} in a row" + (", locked" if locked_until else ""))
+            detail = f"{failed} in a row" + (", locked" if locked_until else "")
+            record(conn, user.username, "login_failed", detail=detail)
             return LoginResult(locked_until=locked_until)
         values: dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_login_at": now}
         if _hasher.check_needs_rehash(user.password_hash):

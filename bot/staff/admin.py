@@ -22,9 +22,10 @@ def users() -> Any:
 @admin_required
 def create_user() -> Any:
     form = request.form
+    name = form.get("username", "").strip()
     try:
-        accounts.create(db(), form.get("username", "").strip(), form.get("password", ""), form.get("role", ""), username())
-        flash(f"Created {form.get('username', '').strip()}.")
+        accounts.create(db(), name, form.get("password", ""), form.get("role", ""), username())
+        flash(f"Created {name}.")
     except accounts.AccountError as error:
         flash(str(error), "error")
     return redirect(url_for("staff.users"))

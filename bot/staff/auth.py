@@ -54,7 +54,8 @@ def login() -> Any:
         return redirect(target) if g.staff_user else render_template("login.html", next=target)
     name = request.form.get("username", "").strip()[:64]
     options = settings()
-    result = accounts.login(db(), name, request.form.get("password", ""), options.lockout_attempts, options.lockout_minutes)
+    password = request.form.get("password", "")
+    result = accounts.login(db(), name, password, options.lockout_attempts, options.lockout_minutes)
     if result.user is None:
         if result.locked_until:
             message = f"Too many failed logins: this account is locked for {options.lockout_minutes} minutes."

@@ -45,7 +45,9 @@ def conversations_json(rows: list[dict[str, Any]], messages: dict[str, list[quer
             "topics": row["topics"],
             "tags": row["tags"],
             "reviewed_by": row["reviewed_by"],
-            "messages": [_message_json(m, flags, tz) for m in messages.get(row["sender_id"], []) if m.role in ("user", "bot")],
+            "messages": [
+                _message_json(m, flags, tz) for m in messages.get(row["sender_id"], []) if m.role in ("user", "bot")
+            ],
         }
         for row in rows
     ]
@@ -121,8 +123,9 @@ def _filtered() -> tuple[Filters, list[dict[str, Any]]]:
     senders = [row["sender_id"] for row in rows]
     flags = queries.flags_by_event(db(), senders)
     data = conversations_json(rows, queries.transcripts(db(), senders), flags, settings().tz)
+    detail = f"{request.path.rsplit('/', 1)[-1]}: {len(rows)} conversations, {filters.describe()}"
     with db().begin() as conn:
-        record(conn, username(), "export", detail=f"{request.path.rsplit('/', 1)[-1]}: {len(rows)} conversations, {filters.describe()}")
+        record(conn, username(), "export", detail=detail)
     return filters, data
 
 

@@ -25,6 +25,7 @@ from bot.staff.db import (
 ESCALATIONS = ("emergency", "professional", "any", "none")
 REVIEWED = ("yes", "no")
 MAX_TEXT = 200
+ESCAPE = "!"  # LIKE escape character (not a backslash: dialects quote backslashes differently)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ class Filters:
         if self.low_confidence:
             where.append(sa.or_(c.fallbacks > 0, c.low_confidence > 0))
         if self.reviewed:
-            reviewed = sa.exists().where(reviews.c.sender_id == c.sender_id)
+            review = reviews.alias("review")  # the list query joins `reviews` itself
+            reviewed = sa.exists().where(review.c.sender_id == c.sender_id)
             where.append(reviewed if self.reviewed == "yes" else ~reviewed)
         if self.tag:
             where.append(sa.exists().where(tags.c.sender_id == c.sender_id, tags.c.tag == self.tag))
@@ -93,7 +95,7 @@ class Filters:
                 sa.exists().where(
                     events.c.sender_id == c.sender_id,
                     events.c.type_name == "user",
-                    sa.func.lower(json_text(events.c.data, sa.literal("text"))).like(_contains(self.q), escape="\\"),
+                    sa.func.lower(json_text(events.c.data, sa.literal("text"))).like(_contains(self.q), escape=ESCAPE),
                 )
             )
         return where
@@ -120,5 +122,5 @@ def _epoch(day: date, tz: ZoneInfo) -> float:
 
 def _contains(text: str) -> str:
     """A LIKE pattern matching `text` literally anywhere (case-insensitive with lower())."""
-    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = text.lower().replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
     return f"%{escaped}%"

@@ -152,7 +152,9 @@ def _store(conn: Connection, senders: list[str], low_confidence: float) -> None:
     if summaries:
         conn.execute(conversations.insert(), [s.row() for s in summaries])
     intent_rows = [
-        {"sender_id": s.sender_id, "intent": name, "count": count} for s in summaries for name, count in s.intents.items()
+        {"sender_id": s.sender_id, "intent": name, "count": count}
+        for s in summaries
+        for name, count in s.intents.items()
     ]
     if intent_rows:
         conn.execute(conversation_intents.insert(), intent_rows)

@@ -38,7 +38,11 @@ def main() -> None:
 
     url = resolve_sqlite_path(args.database_url) if args.database_url else staff_settings().database_url
     upgrade(url)
-    print("staff tables are up to date")
+    from bot.staff import index
+    from bot.staff.db import engine
+
+    updated = index.refresh(engine(url), staff_settings().low_confidence)
+    print(f"staff tables are up to date; {updated} conversations indexed")
 
 
 if __name__ == "__main__":

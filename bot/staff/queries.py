@@ -59,7 +59,8 @@ def iter_filtered(engine: Engine, filters: Filters, tz: ZoneInfo, limit: int) ->
     if not has_events(engine):
         return
     with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(_with_review(sa.select(conversations), filters.conditions(tz)).limit(limit))]
+        query = _with_review(sa.select(conversations), filters.conditions(tz)).limit(limit)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
         _add_tags(conn, rows)
     yield from rows
 
@@ -157,7 +158,8 @@ def _message(event_id: int, type_name: str, timestamp: float, action: str | None
     if type_name == "session_started":
         return Message(event_id, "session", timestamp or 0.0)
     if type_name == "slot":
-        return Message(event_id, "escalation", timestamp or 0.0, escalation=event.get("value")) if event.get("value") else None
+        value = event.get("value")
+        return Message(event_id, "escalation", timestamp or 0.0, escalation=value) if value else None
     if type_name == "bot":
         buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
         return Message(event_id, "bot", timestamp or 0.0, text=event.get("text") or "", buttons=buttons)
@@ -232,12 +234,13 @@ def dashboard(engine: Engine, tz: ZoneInfo, since: float) -> dict[str, Any]:
         for started_at, escalation, turns, fallbacks in conn.execute(query):
             day = datetime.fromtimestamp(started_at, tz).date().isoformat()
             per_day[day].update(conversations=1, turns=turns, fallbacks=fallbacks, **{escalation: 1})
+        ci = conversation_intents.c
         topics = conn.execute(
-            sa.select(conversation_intents.c.intent, sa.func.count().label("n"))
-            .select_from(conversation_intents.join(conversations, conversations.c.sender_id == conversation_intents.c.sender_id))
-            .where(conversations.c.started_at >= since, conversation_intents.c.intent.in_(sorted(known.topic_intents())))
-            .group_by(conversation_intents.c.intent)
-            .order_by(sa.desc("n"), conversation_intents.c.intent)
+            sa.select(ci.intent, sa.func.count().label("n"))
+            .select_from(conversation_intents.join(conversations, conversations.c.sender_id == ci.sender_id))
+            .where(conversations.c.started_at >= since, ci.intent.in_(sorted(known.topic_intents())))
+            .group_by(ci.intent)
+            .order_by(sa.desc("n"), ci.intent)
             .limit(10)
         ).all()
     days = sorted(per_day)

@@ -15,6 +15,7 @@ import getpass
 import sys
 
 from bot.staff import accounts
+from bot.staff.audit import utcnow
 from bot.staff.config import staff_settings
 from bot.staff.db import engine
 from bot.staff.migrate import upgrade
@@ -66,7 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             for user in accounts.all_users(eng):
                 state = "active" if user["active"] else "disabled"
-                locked = f", locked until {user['locked_until']:%Y-%m-%d %H:%M} UTC" if user["locked_until"] else ""
+                until = user["locked_until"]
+                locked = f", locked until {until:%Y-%m-%d %H:%M} UTC" if until and until > utcnow() else ""
                 print(f"{user['username']}\t{user['role']}\t{state}{locked}")
             return 0
     except accounts.AccountError as error:
