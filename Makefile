@@ -14,10 +14,10 @@ export PYTHONWARNINGS := ignore
 
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
-.PHONY: setup run train validate shell test eval compare lint lock clean system-deps staff-user
+.PHONY: setup run train validate shell test eval compare lint lock clean test-deps staff-user
 
-## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages, system packages
-setup: $(VENV)/.installed $(SPACY) node_modules/.installed system-deps
+## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages
+setup: $(VENV)/.installed $(SPACY) node_modules/.installed
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -33,8 +33,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-system-deps:
-	@scripts/system-deps.sh
+## test-deps: the Debian packages the tests use: Chromium (browser tests), PostgreSQL, Redis, nginx (production tests)
+test-deps:
+	@scripts/system-deps.sh chromium postgresql redis-server nginx
 
 ## train: train the model into models/ when data, domain or config changed
 train: $(MODEL)
@@ -56,7 +57,7 @@ shell: setup train
 	scripts/shell.sh
 
 ## test: every test (unit, data, stories, NLU hold-out, HTTP end-to-end, browser)
-test: setup train
+test: setup train test-deps
 	$(PY) -m pytest
 
 ## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages the project needs, once: Chromium for the browser tests by default,
-# or the packages named as arguments (the production profile asks for postgresql redis-server nginx).
+# Install the Debian packages named as arguments, once (default: Chromium for the browser tests);
+# `make test` asks for chromium postgresql redis-server nginx, `make run-prod` for the last three.
 set -eu
 packages=("$@")
 [ ${#packages[@]} -gt 0 ] || packages=(chromium)
