@@ -3,7 +3,9 @@
 - A request that is not a JSON object with a string "sender" and a string "message" gets a 400 with a reason.
 - An empty or whitespace-only message gets a calm reply without going through the model.
 - A turn that produces no answer (e.g. a custom action while the action server is down) gets a calm reply.
-- A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200.
+- A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200. That
+  includes a turn whose conversation the tracker store could not read or write: Rasa's FailSafeTrackerStore swallows
+  those errors, so the store records them in the turn's TurnHealth (bot.tracker_store) and this channel checks it.
 Message text is never logged.
 """
 
@@ -20,6 +22,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.settings import load_yaml
+from bot.tracker_store import begin_turn
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +85,7 @@ class SafeRestInput(RestInput):
             if not text.strip():
                 return response.json(_reply(sender, "empty"))
             collector = CollectingOutputChannel()
+            health = begin_turn()
             try:
                 await on_new_message(
                     UserMessage(text, collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
@@ -91,6 +95,9 @@ class SafeRestInput(RestInput):
                 return response.json(_reply(sender, "unavailable"), status=503)
             except Exception as error:  # the turn failed: say so, never an empty 200
                 logger.error("REST turn failed: %s", type(error).__name__)
+                return response.json(_reply(sender, "unavailable"), status=503)
+            if health.failed:  # the conversation was not stored: say so rather than answer as if it were
+                logger.error("REST turn not stored: %s", "; ".join(health.failures))
                 return response.json(_reply(sender, "unavailable"), status=503)
             return response.json(collector.messages or _reply(sender, "unavailable"))
 

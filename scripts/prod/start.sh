@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# make run-prod: install PostgreSQL, Redis and nginx (Debian packages) when missing, then start the production
+# profile in the background: PostgreSQL, Redis, the action server, 2 Rasa servers, the web server, nginx.
+# Settings: config/prod/prod.env (environment variables of the same name override). Stop with scripts/prod/stop.sh.
+set -eu
+cd "$(dirname "$0")/../.."
+scripts/system-deps.sh postgresql redis-server nginx
+export PYTHONPATH="$PWD" TF_CPP_MIN_LOG_LEVEL=2 SQLALCHEMY_SILENCE_UBER_WARNING=1 RASA_TELEMETRY_ENABLED=false
+exec .venv/bin/python -m scripts.prod.stack start

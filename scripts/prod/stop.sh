@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make stop-prod: stop every process of the production profile (nginx first, PostgreSQL last).
+set -eu
+cd "$(dirname "$0")/../.."
+export PYTHONPATH="$PWD"
+exec .venv/bin/python -m scripts.prod.stack stop

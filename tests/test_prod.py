@@ -1,0 +1,159 @@
+"""The production profile (config/prod, scripts/prod): PostgreSQL, Redis, nginx, 2 Rasa servers, action and web
+servers, all started on free ports for this module. Load, faults (a Rasa server killed, the action server stopped,
+PostgreSQL restarted and stopped) and bad requests, always through nginx; what each client sent and received is
+compared with what PostgreSQL holds.
+
+The tests share one stack and run in file order; each leaves the stack serving (the killed Rasa server stays down).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from typing import Iterator
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from bench import load
+from scripts.prod.stack import Stack
+from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
+from tests.servers import say, texts
+
+HELPLINE = "1-800-662-4357"
+CALM = "try again"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    started = start_stack()
+    yield started
+    stop_stack(started)
+
+
+def calm_error(turn: load.Turn) -> bool:
+    """A non-200 answer that tells the family what to do (Rasa's or the web server's calm reply)."""
+    body = turn.body if isinstance(turn.body, list) else []
+    return turn.status >= 400 and any(CALM in (m.get("text") or "") and HELPLINE in m["text"] for m in body)
+
+
+# ------------------------------------------------------------------------------------------------ HTTP API and input
+@pytest.mark.parametrize("path", ["/model", "/status", "/version", "/conversations/someone/tracker", "/domain"])
+def test_rasa_http_api_is_not_reachable(stack: Stack, path: str) -> None:
+    """Off by default: neither a Rasa server nor nginx answers an API route (404), with or without a guess."""
+    for base in [server.url for server in stack.rasa] + [stack.url, f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"]:
+        status = requests.get(base + path, headers={"Authorization": "Bearer guess"}, timeout=10).status_code
+        assert status in (401, 403, 404), (base, path, status)
+    assert requests.put(stack.rasa[0].url + "/model", json={}, timeout=10).status_code in (401, 403, 404, 405)
+
+
+@pytest.mark.parametrize(
+    "body, content_type, status",
+    [
+        (b"{not json", "application/json", 400),
+        (b"[1, 2]", "application/json", 400),
+        (b'{"message": "hi"}', "application/json", 400),
+        (b'{"sender": "a"}', "application/json", 400),
+        (b'{"sender": 5, "message": "hi"}', "application/json", 400),
+        (b'{"sender": "a", "message": {"text": "hi"}}', "application/json", 400),
+        (b'{"sender": "a", "message": "hi", "metadata": [1]}', "application/json", 400),
+        (json.dumps({"sender": "a", "message": "x" * 60000}).encode(), "application/json", 413),
+        (json.dumps({"sender": "a", "message": "x" * 1_000_000}).encode(), "application/json", 413),
+        (b"sender=a&message=hi", "application/x-www-form-urlencoded", 415),
+        (b'{"sender": "a", "message": "hi"}', "text/plain", 415),
+    ],
+    ids=["invalid-json", "not-an-object", "no-sender", "no-message", "sender-number", "message-object",
+         "metadata-list", "60k-message", "1MB-body", "form", "text-plain"],
+)
+def test_bad_requests_through_nginx_get_a_4xx(
+    stack: Stack, sender: str, body: bytes, content_type: str, status: int
+) -> None:
+    answer = requests.post(
+        stack.url + load.WEBHOOK, data=body, headers={"Content-Type": content_type}, timeout=30
+    )
+    assert answer.status_code == status
+    assert "Traceback" not in answer.text
+    assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt"))
+
+
+# --------------------------------------------------------------------------------------------------------------- load
+@pytest.mark.slow
+def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack: Stack) -> None:
+    result = load.run(stack.url, load.scripts(holdout_messages(), 50, 20, seed=1), concurrency=50)
+    assert not result.failed, [(t.status, t.error) for t in result.failed[:5]]
+    assert all(turn.answers for turn in result.turns)
+    assert storage_problems(stack, result) == []
+
+
+@pytest.mark.slow
+def test_a_rasa_server_killed_mid_load_loses_nothing(stack: Stack) -> None:
+    """SIGKILL one Rasa server after a third of the turns: the other one carries on. A turn in flight on the killed
+    server may fail once (the client retries once); every answered turn is stored."""
+    victim = stack.rasa[0]
+    assert victim.proc is not None
+
+    def kill(done: int) -> None:
+        if done == 200:
+            victim.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+
+    result = load.run(stack.url, load.scripts(holdout_messages(), 30, 20, seed=2), concurrency=30, retries=1,
+                      on_turn=kill)
+    assert victim.proc.poll() == -signal.SIGKILL
+    assert not result.failed, [(t.status, t.error, t.attempts) for t in result.failed[:5]]
+    assert storage_problems(stack, result) == []
+
+
+# ------------------------------------------------------------------------------------------------------------ faults
+def test_without_the_action_server_scripted_and_emergency_answers_still_come(stack: Stack, sender: str) -> None:
+    stack.actions.stop()
+    try:
+        assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt?"))
+        answer = say(stack.url, sender, "my son took all his pills and won't wake up")
+        assert answer[0]["text"].startswith("Call 911 now") and "1-800-222-1222" in answer[0]["text"]
+        assert "988" in texts(say(stack.url, sender, "she keeps saying she wants to die"))
+        say(stack.url, sender, "what does withdrawal feel like")
+        more = texts(say(stack.url, sender, "tell me more"))  # a custom action: the calm reply, not silence
+        assert CALM in more and HELPLINE in more
+    finally:
+        stack.start_service(stack.actions)
+    assert texts(say(stack.url, sender, "tell me more"))
+
+
+@pytest.mark.slow
+def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> None:
+    """pg_ctl restart -m fast during a load: the Rasa servers reconnect by themselves; every turn is either stored
+    (and answered) or answered with a clear error."""
+    restart = threading.Thread(target=stack.postgres.restart)
+    live = [server for server in stack.rasa if server.proc and server.proc.poll() is None]
+
+    def restart_at(done: int) -> None:
+        if done == 60:
+            restart.start()
+
+    result = load.run(stack.url, load.scripts(holdout_messages(), 12, 15, seed=3), concurrency=12, on_turn=restart_at)
+    restart.join()
+    assert all(calm_error(turn) for turn in result.failed), [(t.status, t.body) for t in result.failed[:3]]
+    assert storage_problems(stack, result) == []
+    assert all(server.proc and server.proc.poll() is None for server in live)  # recovered, not restarted
+    assert texts(say(stack.url, "after-restart", "what is dbt"))
+
+
+def test_postgres_down_gets_a_clear_503_and_the_turn_is_not_half_stored(stack: Stack, sender: str) -> None:
+    """With PostgreSQL stopped for longer than the retries, the turn is refused with the calm 503; once it is back,
+    the same conversation goes on and holds exactly the answered turns."""
+    first = load.run(stack.url, {sender: ["what is dbt"]}, 1).turns
+    stack.postgres.pg_ctl("-m", "fast", "-w", "stop")
+    try:
+        down = load.run(stack.url, {sender: ["what is cbt"]}, 1).turns
+    finally:
+        stack.postgres.start()
+    assert down[0].status == 503 and calm_error(down[0])
+    after = load.run(stack.url, {sender: ["what is family therapy"]}, 1).turns
+    assert after[0].ok
+    assert storage_problems(stack, load.Result([load.Conversation(sender, first + down + after)], 0)) == []
+    engine = sa.create_engine(stack.postgres.url)
+    blocks, _ = stored_conversation(engine, sender)
+    engine.dispose()
+    assert [block.user for block in blocks] == ["what is dbt", "what is family therapy"]
