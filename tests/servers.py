@@ -28,7 +28,7 @@ def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[in
     port = port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(
-        f"action_endpoint:\n  url: {action_url}\n"
+        f"action_endpoint:\n  url: {action_url}\n  enable_selective_domain: true\n"
         "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db_path}\n"
     )

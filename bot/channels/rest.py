@@ -21,10 +21,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_patches
 from bot.settings import load_yaml
 from bot.tracker_store import begin_turn
 
 logger = logging.getLogger(__name__)
+rasa_patches.install()  # the Rasa server imports this channel at start: the place to install them
 
 
 def _channel_config() -> Dict[str, Any]:
