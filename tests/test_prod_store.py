@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 
@@ -17,16 +18,16 @@ from bot.tracker_store import RedactingSQLTrackerStore, TrackerStoreUnavailable,
 
 
 class Outage:
-    """Makes SQLTrackerStore's reads and writes fail `failures` times with a connection error."""
+    """Makes the store's database reads and writes fail `failures` times with a connection error."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
         self.failures = failures
-        for name in ("save", "retrieve"):
-            original = getattr(SQLTrackerStore, name)
-            monkeypatch.setattr(SQLTrackerStore, name, self.wrap(original))
+        for name in ("_write", "_read"):
+            original = getattr(RedactingSQLTrackerStore, name)
+            monkeypatch.setattr(RedactingSQLTrackerStore, name, self.wrap(original))
 
     def wrap(self, original: Any) -> Any:
-        async def failing(store: SQLTrackerStore, *args: Any) -> Any:
+        async def failing(store: RedactingSQLTrackerStore, *args: Any) -> Any:
             if self.failures > 0:
                 self.failures -= 1
                 raise OperationalError("INSERT INTO events ... my son's phone is 555 123 4567", {}, Exception())
@@ -61,8 +62,54 @@ def in_turn(coroutine_factory: Any) -> tuple[TurnHealth, Any]:
     return asyncio.run(turn())
 
 
-def test_the_engine_checks_connections_before_use(store: RedactingSQLTrackerStore) -> None:
-    assert store.engine.pool._pre_ping
+def turn_events(text: str) -> list:
+    return [UserUttered(text), ActionExecuted("utter_answer"), BotUttered("an answer"), ActionExecuted("action_listen")]
+
+
+def test_turns_are_stored_once_in_order_and_stock_rasa_reads_the_same_conversation(
+    store: RedactingSQLTrackerStore, tmp_path: Path
+) -> None:
+    """Each turn reads the conversation, adds its events and writes only those (without counting the stored
+    events again); a second write of the same tracker adds nothing; Rasa's own SQLTrackerStore reads it back."""
+    asyncio.run(store.save(tracker("e")))
+    for number in range(3):
+        current = asyncio.run(store.retrieve("e"))
+        assert current is not None
+        for event in turn_events(f"question {number}"):
+            current.update(event)
+        asyncio.run(store.save(current))
+        asyncio.run(store.save(current))
+    ours = asyncio.run(store.retrieve("e"))
+    stock = SQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    theirs = asyncio.run(stock.retrieve("e"))
+    assert ours is not None and theirs is not None
+    assert len(ours.events) == 2 + 3 * 4
+    assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in theirs.events]
+    assert [e.text for e in ours.events if isinstance(e, UserUttered)] == [
+        "what is dbt", "question 0", "question 1", "question 2"]
+
+
+def test_a_session_started_during_a_turn_is_stored_and_read_as_the_new_session(
+    store: RedactingSQLTrackerStore,
+) -> None:
+    asyncio.run(store.save(tracker("f")))
+    current = asyncio.run(store.retrieve("f"))
+    assert current is not None
+    later = time.time() + 3600
+    for event in [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later + 1),
+                  ActionExecuted("action_listen", timestamp=later + 2), UserUttered("hello again", timestamp=later + 3)]:
+        current.update(event)
+    asyncio.run(store.save(current))
+    session = asyncio.run(store.retrieve("f"))
+    everything = asyncio.run(store.retrieve_full_tracker("f"))
+    assert session is not None and everything is not None
+    assert [type(e).__name__ for e in session.events] == ["SessionStarted", "ActionExecuted", "UserUttered"]
+    assert len(everything.events) == 2 + 4
+    # the next turn of the new session writes only its own events
+    for event in turn_events("and then?"):
+        session.update(event)
+    asyncio.run(store.save(session))
+    assert len(asyncio.run(store.retrieve_full_tracker("f")).events) == 2 + 4 + 4  # type: ignore[union-attr]
 
 
 def test_a_short_outage_is_retried_and_nothing_is_lost(
