@@ -20,7 +20,7 @@ import json
 import time
 from collections import deque
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Dict, Text
+from typing import Any, AsyncIterator, Callable, Dict, Text, Tuple
 
 import redis
 from rasa.core.lock import Ticket, TicketLock
@@ -66,10 +66,7 @@ class KeepAliveRedisLockStore(RedisLockStore):
                     continue
 
     def issue_ticket(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME) -> int:
-        try:
-            return int(self._change(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime)))
-        except redis.RedisError as error:
-            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        return self._take_ticket(conversation_id, lock_lifetime)[0]
 
     def update_lock(self, conversation_id: Text) -> None:
         self._change(conversation_id, lambda lock: None, create=False)
@@ -88,18 +85,31 @@ class KeepAliveRedisLockStore(RedisLockStore):
         self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
     ) -> AsyncIterator[TicketLock]:
         """Rasa's lock, except that the wait polls every `poll_seconds` and keeps this message's ticket alive."""
-        ticket = self.issue_ticket(conversation_id, lock_lifetime)
+        ticket, lock = self._take_ticket(conversation_id, lock_lifetime)
         try:
-            yield await self._wait(conversation_id, ticket, lock_lifetime)
+            if lock.is_locked(ticket):  # usually not: one message of a conversation at a time
+                lock = await self._wait(conversation_id, ticket, lock_lifetime)
+            yield lock
         finally:
             self.cleanup(conversation_id, ticket)
 
+    def _take_ticket(self, conversation_id: Text, lifetime: float) -> Tuple[int, TicketLock]:
+        """A new ticket and the queue it joined, in one transaction."""
+
+        def issue(lock: TicketLock) -> Tuple[int, TicketLock]:
+            return lock.issue_ticket(lifetime), lock
+
+        try:
+            return self._change(conversation_id, issue)
+        except redis.RedisError as error:
+            raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+
     async def _wait(self, conversation_id: Text, ticket: int, lifetime: float) -> TicketLock:
         while True:
+            await asyncio.sleep(self.poll_seconds)
             lock = self._change(conversation_id, lambda lock: _renewed(lock, ticket, lifetime))
             if not lock.is_locked(ticket):
                 return lock
-            await asyncio.sleep(self.poll_seconds)
 
 
 def _renewed(lock: TicketLock, number: int, lifetime: float) -> TicketLock:

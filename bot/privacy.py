@@ -24,6 +24,8 @@ ADDRESS = re.compile(
     re.IGNORECASE,
 )
 PO_BOX = re.compile(r"\bp\.?\s?o\.?\s+box\s+\d+\b", re.IGNORECASE)
+# Every pattern above needs a digit or an @: text without one is returned at once (most strings in parse data).
+CANDIDATE = re.compile(r"[\d@]")
 # Words that do not occur in a street name but do occur in "took 2 pills on the way" or "3 times a day in place".
 NOT_A_STREET_NAME = frozenset(
     "a an the on in at of to for from by my his her our their your its and or but with without is was are were "
@@ -43,6 +45,8 @@ def _phone(match: re.Match) -> str:
 
 def redact(text: str) -> str:
     """The text with e-mail addresses, street addresses and phone numbers replaced by [email], [address], [phone]."""
+    if not CANDIDATE.search(text):
+        return text
     text = EMAIL.sub("[email]", text)
     text = PO_BOX.sub("[address]", text)
     text = ADDRESS.sub(_address, text)
