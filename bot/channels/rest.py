@@ -2,6 +2,7 @@
 
 - A request that is not a JSON object with a string "sender" and a string "message" gets a 400 with a reason.
 - An empty or whitespace-only message gets a calm reply without going through the model.
+- At most `max_concurrent_turns` turns run at once; the others queue in order, emergencies first (bot.channels.gate).
 - A turn that produces no answer (e.g. a custom action while the action server is down) gets a calm reply.
 - A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200. That
   includes a turn whose conversation the tracker store could not read or write: Rasa's FailSafeTrackerStore swallows
@@ -22,6 +23,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import rasa_patches
+from bot.channels.gate import TurnGate
+from bot.safety import EmergencyDetector
 from bot.settings import load_yaml
 from bot.tracker_store import begin_turn
 
@@ -72,6 +75,10 @@ class SafeRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("safe_rest_webhook", __name__)
+        detector = EmergencyDetector.from_settings()
+        gate = TurnGate(
+            int(_channel_config()["max_concurrent_turns"]), lambda text: detector.detect(text) is not None
+        )
 
         @webhook.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -89,9 +96,10 @@ class SafeRestInput(RestInput):
             collector = CollectingOutputChannel()
             health = begin_turn()
             try:
-                await on_new_message(
-                    UserMessage(text, collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
-                )
+                async with gate.turn(text):
+                    await on_new_message(
+                        UserMessage(text, collector, sender, input_channel=self.name(), metadata=body.get("metadata"))
+                    )
             except CancelledError:
                 logger.error("REST turn timed out")
                 return response.json(_reply(sender, "unavailable"), status=503)
