@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from typing import Any
 
 import requests
@@ -61,6 +62,16 @@ def _settings() -> dict[str, Any]:
     return current_app.config["SETTINGS"]
 
 
+_local = threading.local()
+
+
+def _rasa_session() -> requests.Session:
+    """One pooled HTTP session per server thread: keep-alive connections to Rasa instead of one per message."""
+    if not hasattr(_local, "session"):
+        _local.session = requests.Session()
+    return _local.session
+
+
 def _calm_reply(body: dict[str, Any], status: int) -> tuple[Response, int]:
     """What the widget shows (with a retry) when the assistant cannot answer: Rasa's own answer format."""
     sender = body.get("sender") if isinstance(body.get("sender"), str) else ""
@@ -107,7 +118,7 @@ def rasa_proxy() -> Any:
     if not isinstance(body, dict):
         return _refuse(400, "the body must be a JSON object")
     try:
-        answer = requests.post(
+        answer = _rasa_session().post(
             _settings()["rasa_url"].rstrip("/") + WEBHOOK, json=body, timeout=RASA_TIMEOUT_SECONDS
         )
     except requests.RequestException as error:
