@@ -6,7 +6,8 @@ values of slots (filled from entities) and of added entities. Bot messages are s
 
 Speed: the same table and the same queries as Rasa's SQLTrackerStore, but as SQLAlchemy Core statements built once
 (Rasa's ORM queries cost more Python time than the database work: a third of a turn in the benchmark's profile), and
-the write does not count the stored events again when the tracker was read by this store in the same turn.
+the write does not count the stored events again when the tracker was read by this store in the same turn. On
+PostgreSQL a read or a write is one statement in autocommit mode: one round trip each.
 
 Resilience: Rasa wraps every tracker store in a FailSafeTrackerStore that swallows errors and keeps the conversation
 in memory, which would silently drop messages while the database is down. This store therefore
@@ -29,7 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 import sqlalchemy as sa
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy.orm  # noqa: F401 (sa.orm)
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import EntitiesAdded, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import exc as sa_exc
@@ -78,6 +80,13 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         super().__init__(*args, **kwargs)
         self.retry_seconds = float(retry_seconds)
         self._statements = _Statements(self.SQLEvent.__table__)
+        if self.engine.dialect.name == "postgresql":
+            # Each read and each write is one statement: in autocommit mode it is one round trip, instead of BEGIN,
+            # the statement and ROLLBACK/COMMIT. Writes of one conversation never race: Rasa's conversation lock.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         return await self._reliably("read", self._read, sender_id, False)

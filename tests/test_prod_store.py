@@ -96,8 +96,9 @@ def test_a_session_started_during_a_turn_is_stored_and_read_as_the_new_session(
     current = asyncio.run(store.retrieve("f"))
     assert current is not None
     later = time.time() + 3600
-    for event in [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later + 1),
-                  ActionExecuted("action_listen", timestamp=later + 2), UserUttered("hello again", timestamp=later + 3)]:
+    new_session = [ActionExecuted("action_session_start", timestamp=later), SessionStarted(timestamp=later + 1),
+                   ActionExecuted("action_listen", timestamp=later + 2), UserUttered("hello", timestamp=later + 3)]
+    for event in new_session:
         current.update(event)
     asyncio.run(store.save(current))
     session = asyncio.run(store.retrieve("f"))

@@ -1,4 +1,4 @@
-"""The cached action-response validator accepts and refuses exactly what Rasa's own validation does."""
+"""The patches of bot/rasa_patches.py behave exactly as the Rasa code they replace."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from typing import Any, Dict, Optional
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.utils.common import all_subclasses
 
 from bot import rasa_patches
 
@@ -39,3 +41,23 @@ def test_same_verdict_as_rasa(result: Dict[str, Any]) -> None:
         with pytest.raises(ValidationError) as raised:
             RemoteAction("action_x", None)._validate_action_result(result)
         assert raised.value.message.startswith(expected + ". Failed to validate Action server response")
+
+
+def test_event_classes_resolve_as_in_rasa() -> None:
+    rasa_patches.install()
+    assert Event.resolve_by_type is not rasa_patches._rasa_resolve_by_type
+    for cls in all_subclasses(Event):
+        expected = rasa_patches._rasa_resolve_by_type(cls.type_name)
+        assert Event.resolve_by_type(cls.type_name) is expected
+        assert Event.resolve_by_type(cls.type_name) is expected  # from the cache
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no-such-event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError, match="Unknown event name 'no-such-event'"):
+        Event.resolve_by_type("no-such-event", None)
+
+
+def test_stored_events_come_back_as_the_same_events() -> None:
+    rasa_patches.install()
+    events = [ActionExecuted("action_listen"), UserUttered("what is dbt", {"name": "ask_dbt", "confidence": 0.9}),
+              SlotSet("loved_one", "son")]
+    assert [Event.from_parameters(event.as_dict()) for event in events] == events

@@ -1,0 +1,62 @@
+"""bot.intent_classifier gives the same features and predictions as Rasa's LogisticRegressionClassifier."""
+
+from __future__ import annotations
+
+from typing import List
+
+import numpy as np
+import pytest
+from rasa.engine.graph import ExecutionContext
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import coo_matrix
+
+from bot.intent_classifier import FastLogisticRegressionClassifier
+
+WIDTH = 40
+
+
+def message(seed: int, intent: str = "", dense: bool = False) -> Message:
+    rng = np.random.default_rng(seed)
+    vector = coo_matrix(rng.integers(0, 2, size=(1, WIDTH)) * rng.random((1, WIDTH)))
+    result = Message(data={TEXT: f"message {seed}", **({"intent": intent} if intent else {})})
+    result.add_features(Features(vector, FEATURE_TYPE_SENTENCE, TEXT, "count_vectors"))
+    result.add_features(Features(coo_matrix(np.ones((2, WIDTH))), FEATURE_TYPE_SEQUENCE, TEXT, "count_vectors"))
+    if dense:
+        result.add_features(Features(rng.random((1, 3)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
+    return result
+
+
+@pytest.fixture
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple:
+    storage = LocalModelStorage(tmp_path_factory.mktemp("models"))
+    context = ExecutionContext(graph_schema=None, node_name="lr")  # type: ignore[arg-type]
+    config = {**LogisticRegressionClassifier.get_default_config(), "random_state": 1}
+    ours = FastLogisticRegressionClassifier.create(config, storage, Resource("lr"), context)
+    examples = [message(seed, intent=f"intent_{seed % 4}") for seed in range(60)]
+    ours.train(TrainingData(examples))
+    theirs = LogisticRegressionClassifier.create(config, storage, Resource("lr"), context)
+    theirs.clf = ours.clf
+    loaded = FastLogisticRegressionClassifier.load(config, storage, Resource("lr"), context)
+    return ours, theirs, loaded
+
+
+def test_features_are_the_same_as_rasa_builds(trained: tuple) -> None:
+    ours, theirs, _ = trained
+    for messages in ([message(100)], [message(101), message(102)], [message(103, dense=True)]):
+        assert (ours._create_X(messages) != theirs._create_X(messages)).nnz == 0
+
+
+def test_the_loaded_classifier_is_column_major_and_predicts_as_rasa(trained: tuple) -> None:
+    ours, theirs, loaded = trained
+    assert loaded.clf.coef_.flags["F_CONTIGUOUS"] and ours.clf.coef_.flags["F_CONTIGUOUS"]
+    new: List[Message] = [message(seed) for seed in range(200, 230)]
+    expected = [theirs.process([Message(data=m.data.copy(), features=list(m.features))])[0] for m in new]
+    for ours_message, rasa_message in zip(loaded.process(new), expected, strict=True):
+        assert ours_message.get("intent") == rasa_message.get("intent")
+        assert ours_message.get("intent_ranking") == pytest.approx(rasa_message.get("intent_ranking"))
