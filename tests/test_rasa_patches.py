@@ -7,6 +7,7 @@ from typing import Any, Dict, Optional
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
@@ -61,3 +62,12 @@ def test_stored_events_come_back_as_the_same_events() -> None:
     events = [ActionExecuted("action_listen"), UserUttered("what is dbt", {"name": "ask_dbt", "confidence": 0.9}),
               SlotSet("loved_one", "son")]
     assert [Event.from_parameters(event.as_dict()) for event in events] == events
+
+
+def test_rule_keys_parse_as_in_rasa_and_once() -> None:
+    rasa_patches.install()
+    key = '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "ask_dbt"}}]'
+    assert RulePolicy._rule_key_to_state is not rasa_patches._rasa_rule_key_to_state
+    parsed = RulePolicy._rule_key_to_state(key)
+    assert parsed == rasa_patches._rasa_rule_key_to_state(key)
+    assert RulePolicy._rule_key_to_state(key) is parsed
