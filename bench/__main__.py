@@ -7,7 +7,8 @@
 2. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
    behind nginx) with the fresh model and measures, at each level of concurrent conversations (closed loop, no think
    time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, and through
-   nginx and the web server over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
+   nginx's load balancer over both (the REST channel, as stock Rasa is measured) and through the public
+   nginx and the web server's widget proxy over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
    tracker store), directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the assistant,
    the stock project's own greet/mood examples for stock Rasa.
 3. Peak memory: the peak RSS (VmHWM) of each Rasa server process.
@@ -111,8 +112,8 @@ def profile(pid: int, seconds: int, url: str, pool: Sequence[str], out: Path) ->
         return ["py-spy is not installed (python3 -m pip install py-spy)"]
     raw = out / "profile.txt"
     spy = subprocess.Popen(
-        [py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(raw),
-         "--nonblocking"],
+        # blocking mode: --nonblocking reads the stacks while they change and attributes samples to wrong frames
+        [py_spy, "record", "-p", str(pid), "-d", str(seconds), "-r", "100", "-f", "raw", "-o", str(raw)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + seconds
@@ -202,6 +203,8 @@ def main() -> None:
     try:
         pool = family_messages()
         rows += measure("ours", "1 Rasa server, direct", stack.rasa[0].url, pool, levels, args.turns)
+        balancer = f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"
+        rows += measure("ours", "2 Rasa servers, nginx", balancer, pool, levels, args.turns)
         rows += measure("ours", "2 Rasa servers, nginx + web", stack.url, pool, levels, args.turns)
         if args.profile:
             assert stack.rasa[0].proc is not None
