@@ -6,9 +6,9 @@
    (Rasa's default pipeline and policies), both from scratch, in var/bench/ (never committed).
 2. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
    behind nginx) with the fresh model and measures, at each level of concurrent conversations (closed loop, no think
-   time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, and through
-   nginx's load balancer over both (the REST channel, as stock Rasa is measured) and through the public
-   nginx and the web server's widget proxy over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
+   time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, through
+   nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx and
+   the web server's widget proxy over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
    tracker store), directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the assistant,
    the stock project's own greet/mood examples for stock Rasa.
 3. Peak memory: the peak RSS (VmHWM) of each Rasa server process.

@@ -81,3 +81,28 @@ class Service:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+# ------------------------------------------------------------------------------- the project's three services
+def action_service(port: int, log: Path, env: Optional[Dict[str, str]] = None) -> Service:
+    """The rasa-sdk action server with the project's actions/."""
+    cmd = [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    return Service("actions", cmd, port, "/health", log, env=env or base_env())
+
+
+def rasa_service(
+    port: int, endpoints: Path, log: Path, model: Path = MODEL, *extra: str, env: Optional[Dict[str, str]] = None
+) -> Service:
+    """A Rasa server with the project's REST channel (credentials.yml) and the given endpoints; `extra` arguments
+    are added to `rasa run` (e.g. the interface, the API token)."""
+    cmd = [
+        str(BIN / "rasa"), "run", "--model", str(model), "--port", str(port),
+        "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints), *extra,
+    ]
+    return Service(f"rasa-{port}", cmd, port, "/webhooks/rest/", log, env=env or base_env())
+
+
+def web_service(port: int, log: Path, *extra: str, **env: str) -> Service:
+    """The web server (widget, proxy, staff console); `env` holds RASA_URL, DATABASE_URL, SECRET_KEY_FILE..."""
+    cmd = [str(BIN / "python"), "-m", "bot.web", "--port", str(port), *extra]
+    return Service("web", cmd, port, "/healthz", log, env=base_env(**env))

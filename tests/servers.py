@@ -7,20 +7,14 @@ from typing import List, Optional
 
 import requests
 
-from bot.processes import BIN, MODEL, ROOT, Service, base_env, free_port
+from bot.processes import BIN, MODEL, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 
 __all__ = ["BIN", "MODEL", "ROOT", "Service", "base_env", "free_port", "say", "texts"]
 
 
 def action_server(workdir: Path, port: Optional[int] = None) -> Service:
     port = port or free_port()
-    return Service(
-        "action server",
-        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        port,
-        "/health",
-        workdir / f"actions-{port}.log",
-    )
+    return action_service(port, workdir / f"actions-{port}.log")
 
 
 def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[int] = None) -> Service:
@@ -32,27 +26,14 @@ def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[in
         "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db_path}\n"
     )
-    return Service(
-        "rasa",
-        [
-            str(BIN / "rasa"), "run", "--model", str(MODEL), "--port", str(port),
-            "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
-        ],
-        port,
-        "/webhooks/rest/",
-        workdir / f"rasa-{port}.log",
-    )
+    return rasa_service(port, endpoints, workdir / f"rasa-{port}.log")
 
 
 def web_server(workdir: Path, rasa_url: str, database_url: str, port: Optional[int] = None, **env: str) -> Service:
     port = port or free_port()
-    return Service(
-        "web",
-        [str(BIN / "python"), "-m", "bot.web", "--port", str(port)],
-        port,
-        "/healthz",
-        workdir / f"web-{port}.log",
-        env=base_env(RASA_URL=rasa_url, DATABASE_URL=database_url, SECRET_KEY_FILE=str(workdir / "secret"), **env),
+    return web_service(
+        port, workdir / f"web-{port}.log",
+        RASA_URL=rasa_url, DATABASE_URL=database_url, SECRET_KEY_FILE=str(workdir / "secret"), **env,
     )
 
 

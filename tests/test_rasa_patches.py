@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+import asyncio
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 import pytest
 from jsonschema import ValidationError, validate
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
@@ -71,3 +74,24 @@ def test_rule_keys_parse_as_in_rasa_and_once() -> None:
     parsed = RulePolicy._rule_key_to_state(key)
     assert parsed == rasa_patches._rasa_rule_key_to_state(key)
     assert RulePolicy._rule_key_to_state(key) is parsed
+
+
+def test_the_model_graph_gives_the_same_parses_and_answers_without_dask(model: Path) -> None:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    messages = ["hello", "what is dbt", "my son took all his pills and won't wake up", "she wants to die",
+                "can I mix xanax with alcohol", "tell me more", "asdfgh qwerty"]
+
+    async def conversation(sender: str) -> List[Any]:
+        parses = [await agent.parse_message(text) for text in messages]
+        answers = [await agent.handle_text(text, sender_id=sender) for text in messages]
+        return [parses, [[message.get("text") for message in answer or []] for answer in answers]]
+
+    DaskGraphRunner.run = rasa_patches._dask_run  # type: ignore[method-assign]
+    with_dask = asyncio.run(conversation("with-dask"))
+    rasa_patches.install()
+    assert DaskGraphRunner.run is rasa_patches._run_in_order
+    without = asyncio.run(conversation("without-dask"))
+    assert without == with_dask
+    assert any("911" in text for answer in without[1] for text in answer)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from bot.processes import BIN, ROOT, Service, base_env, free_port
+from bot.processes import ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 
 ENV_FILE = ROOT / "config" / "prod" / "prod.env"
 ENDPOINTS = ROOT / "config" / "prod" / "endpoints.yml"
@@ -306,53 +306,33 @@ class Nginx:
 
 
 # ---------------------------------------------------------------------------------------------------------- services
-def rasa_service(settings: Settings, port: int) -> Service:
+def rasa_server(settings: Settings, port: int) -> Service:
     """A Rasa server with the REST channel, the PostgreSQL tracker store and the Redis lock store.
 
     Rasa's HTTP API stays off unless RASA_ENABLE_API is true; then every API route needs the generated token.
     """
     api = ["--enable-api", "--auth-token", settings.secrets()["RASA_TOKEN"]] if settings.api_enabled else []
     model = Path(settings["MODEL"])
-    return Service(
-        f"rasa-{port}",
-        [
-            str(BIN / "rasa"), "run", "--model", str(model if model.is_absolute() else ROOT / model),
-            "--interface", "127.0.0.1", "--port", str(port), "--credentials", str(ROOT / "credentials.yml"),
-            "--endpoints", str(ENDPOINTS), *api,
-        ],
-        port,
-        "/webhooks/rest/",
-        settings.dir / "logs" / f"rasa-{port}.log",
-        env=settings.env(),
+    return rasa_service(
+        port, ENDPOINTS, settings.dir / "logs" / f"rasa-{port}.log", model if model.is_absolute() else ROOT / model,
+        "--interface", "127.0.0.1", *api, env=settings.env(),
     )
 
 
-def action_service(settings: Settings) -> Service:
-    port = settings.port("ACTION_PORT")
-    return Service(
-        "actions",
-        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-        port,
-        "/health",
-        settings.dir / "logs" / "actions.log",
-        env=settings.env(),
-    )
+def action_server(settings: Settings) -> Service:
+    return action_service(settings.port("ACTION_PORT"), settings.dir / "logs" / "actions.log", env=settings.env())
 
 
-def web_service(settings: Settings, database_url: str) -> Service:
-    port = settings.port("WEB_PORT")
-    return Service(
-        "web",
-        [str(BIN / "python"), "-m", "bot.web", "--host", "127.0.0.1", "--port", str(port)],
-        port,
-        "/healthz",
-        settings.dir / "logs" / "web.log",
-        env=settings.env(
-            RASA_URL=f"http://127.0.0.1:{settings['RASA_LB_PORT']}",
-            DATABASE_URL=database_url,
-            SECRET_KEY_FILE=str(settings.dir / "secret_key"),
-            SESSION_COOKIE_SECURE=settings["SESSION_COOKIE_SECURE"],
-        ),
+def web_server(settings: Settings, database_url: str) -> Service:
+    return web_service(
+        settings.port("WEB_PORT"), settings.dir / "logs" / "web.log", "--host", "127.0.0.1",
+        **{
+            **settings.values, **settings.secrets(),
+            "RASA_URL": f"http://127.0.0.1:{settings['RASA_LB_PORT']}",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY_FILE": str(settings.dir / "secret_key"),
+            "SESSION_COOKIE_SECURE": settings["SESSION_COOKIE_SECURE"],
+        },
     )
 
 
@@ -371,9 +351,9 @@ class Stack:
     def __post_init__(self) -> None:
         s = self.settings
         self.postgres, self.redis, self.nginx = Postgres(s), Redis(s), Nginx(s)
-        self.actions = action_service(s)
-        self.rasa = [rasa_service(s, port) for port in s.rasa_ports]
-        self.web = web_service(s, self.postgres.url)
+        self.actions = action_server(s)
+        self.rasa = [rasa_server(s, port) for port in s.rasa_ports]
+        self.web = web_server(s, self.postgres.url)
 
     @property
     def url(self) -> str:
