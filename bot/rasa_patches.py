@@ -7,8 +7,10 @@
   every subclass of Event each time (7 % of a turn's CPU). Here the class found for a type name is remembered; an
   unknown name still goes through Rasa's own lookup (same classes, same default, same error).
 - RulePolicy parses each learned rule from its JSON key again for every state of the conversation at every
-  prediction (a tenth of a turn's CPU, growing with the conversation). Here each key is parsed once; RulePolicy only
-  reads the parsed rule.
+  prediction (a tenth of a turn's CPU, growing with the conversation), and matches every rule against every state
+  back to the start of the conversation although a rule only looks back as many states as it has. Here each key is
+  parsed once (RulePolicy only reads the parsed rule), and matching stops after the longest rule's length, beyond
+  which Rasa's own check accepts every rule.
 - The model's graph (NLU pipeline, policies) runs through dask's scheduler several times a turn; with one thread
   that is a fixed order of function calls, and the scheduling cost an eighth of a turn's CPU. Here the runner calls
   the same nodes with the same inputs in a topological order computed once per set of targets.
@@ -17,7 +19,7 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Set, Text, Tuple
 
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
@@ -31,6 +33,8 @@ from rasa.shared.core.events import Event
 
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_rule_key_to_state = RulePolicy._rule_key_to_state
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
+_rasa_validate_action_result = RemoteAction._validate_action_result
 _dask_run = DaskGraphRunner.run
 _event_classes: Dict[Text, Any] = {}
 
@@ -67,6 +71,16 @@ def _resolve_by_type(type_name: Text, default: Optional[Any] = None) -> Optional
 @functools.lru_cache(maxsize=8192)
 def _rule_key_to_state(rule_key: Text) -> Any:
     return _rasa_rule_key_to_state(rule_key)
+
+
+def _get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Any]) -> Set[Text]:
+    possible_keys = set(lookup.keys())
+    longest = max((len(_rule_key_to_state(key)) for key in possible_keys), default=0)
+    for index, state in enumerate(reversed(states)):
+        if index >= longest:
+            break  # every rule is shorter: RulePolicy._is_rule_applicable is True for all of them from here on
+        possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, index, state)}
+    return possible_keys
 
 
 def _execution_order(runner: DaskGraphRunner, targets: Tuple[Text, ...]) -> List[Text]:
@@ -114,7 +128,17 @@ def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
     RulePolicy._rule_key_to_state = staticmethod(_rule_key_to_state)  # type: ignore[method-assign,assignment]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
     DaskGraphRunner.run = _run_in_order  # type: ignore[method-assign]
 
 
 __all__ = ["install", "ValidationError"]
+
+
+def uninstall() -> None:
+    """Rasa's own code back (tests compare the two)."""
+    RemoteAction._validate_action_result = _rasa_validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_rasa_resolve_by_type)  # type: ignore[method-assign,assignment]
+    RulePolicy._rule_key_to_state = staticmethod(_rasa_rule_key_to_state)  # type: ignore[method-assign,assignment]
+    RulePolicy._get_possible_keys = _rasa_get_possible_keys  # type: ignore[method-assign]
+    DaskGraphRunner.run = _dask_run  # type: ignore[method-assign]

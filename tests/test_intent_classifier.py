@@ -25,8 +25,11 @@ def message(seed: int, intent: str = "", dense: bool = False) -> Message:
     rng = np.random.default_rng(seed)
     vector = coo_matrix(rng.integers(0, 2, size=(1, WIDTH)) * rng.random((1, WIDTH)))
     result = Message(data={TEXT: f"message {seed}", **({"intent": intent} if intent else {})})
-    result.add_features(Features(vector, FEATURE_TYPE_SENTENCE, TEXT, "count_vectors"))
-    result.add_features(Features(coo_matrix(np.ones((2, WIDTH))), FEATURE_TYPE_SEQUENCE, TEXT, "count_vectors"))
+    half = WIDTH // 2  # two featurizers, as in config.yml (word and character n-grams)
+    result.add_features(Features(vector.tocsr()[:, :half].tocoo(), FEATURE_TYPE_SENTENCE, TEXT, "words"))
+    result.add_features(Features(coo_matrix(np.ones((2, half))), FEATURE_TYPE_SEQUENCE, TEXT, "words"))
+    result.add_features(Features(vector.tocsr()[:, half:].tocoo(), FEATURE_TYPE_SENTENCE, TEXT, "characters"))
+    result.add_features(Features(coo_matrix(np.ones((2, half))), FEATURE_TYPE_SEQUENCE, TEXT, "characters"))
     if dense:
         result.add_features(Features(rng.random((1, 3)), FEATURE_TYPE_SENTENCE, TEXT, "dense"))
     return result

@@ -76,22 +76,27 @@ def test_rule_keys_parse_as_in_rasa_and_once() -> None:
     assert RulePolicy._rule_key_to_state(key) is parsed
 
 
-def test_the_model_graph_gives_the_same_parses_and_answers_without_dask(model: Path) -> None:
+def test_the_model_gives_the_same_parses_and_answers_with_the_patches_as_with_rasas_code(model: Path) -> None:
+    """Rasa's code (dask, RulePolicy, events) against the patched code, on the trained model, in one conversation
+    each (long enough for RulePolicy to stop matching before the start of the conversation)."""
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
     messages = ["hello", "what is dbt", "my son took all his pills and won't wake up", "she wants to die",
-                "can I mix xanax with alcohol", "tell me more", "asdfgh qwerty"]
+                "can I mix xanax with alcohol", "tell me more", "asdfgh qwerty", "how do I find a treatment center",
+                "what are withdrawal symptoms", "she relapsed what now", "thanks", "are you a bot", "bye"]
 
     async def conversation(sender: str) -> List[Any]:
         parses = [await agent.parse_message(text) for text in messages]
         answers = [await agent.handle_text(text, sender_id=sender) for text in messages]
         return [parses, [[message.get("text") for message in answer or []] for answer in answers]]
 
-    DaskGraphRunner.run = rasa_patches._dask_run  # type: ignore[method-assign]
+    rasa_patches.uninstall()
+    assert DaskGraphRunner.run is rasa_patches._dask_run
     with_dask = asyncio.run(conversation("with-dask"))
     rasa_patches.install()
     assert DaskGraphRunner.run is rasa_patches._run_in_order
+    assert RulePolicy._get_possible_keys is rasa_patches._get_possible_keys
     without = asyncio.run(conversation("without-dask"))
     assert without == with_dask
     assert any("911" in text for answer in without[1] for text in answer)
