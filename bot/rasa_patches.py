@@ -124,21 +124,25 @@ def _run_in_order(
     return dict(results[target] for target in run_targets)
 
 
+# (class, attribute, ours, Rasa's)
+PATCHES: List[Tuple[Any, str, Any, Any]] = [
+    (RemoteAction, "_validate_action_result", _validate_action_result, _rasa_validate_action_result),
+    (Event, "resolve_by_type", staticmethod(_resolve_by_type), staticmethod(_rasa_resolve_by_type)),
+    (RulePolicy, "_rule_key_to_state", staticmethod(_rule_key_to_state), staticmethod(_rasa_rule_key_to_state)),
+    (RulePolicy, "_get_possible_keys", _get_possible_keys, _rasa_get_possible_keys),
+    (DaskGraphRunner, "run", _run_in_order, _dask_run),
+]
+
+
 def install() -> None:
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign,assignment]
-    RulePolicy._rule_key_to_state = staticmethod(_rule_key_to_state)  # type: ignore[method-assign,assignment]
-    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
-    DaskGraphRunner.run = _run_in_order  # type: ignore[method-assign]
-
-
-__all__ = ["install", "ValidationError"]
+    for owner, name, ours, _ in PATCHES:
+        setattr(owner, name, ours)
 
 
 def uninstall() -> None:
     """Rasa's own code back (tests compare the two)."""
-    RemoteAction._validate_action_result = _rasa_validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(_rasa_resolve_by_type)  # type: ignore[method-assign,assignment]
-    RulePolicy._rule_key_to_state = staticmethod(_rasa_rule_key_to_state)  # type: ignore[method-assign,assignment]
-    RulePolicy._get_possible_keys = _rasa_get_possible_keys  # type: ignore[method-assign]
-    DaskGraphRunner.run = _dask_run  # type: ignore[method-assign]
+    for owner, name, _, rasa in PATCHES:
+        setattr(owner, name, rasa)
+
+
+__all__ = ["install", "uninstall", "ValidationError"]
