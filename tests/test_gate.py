@@ -8,7 +8,7 @@ from typing import List
 import pytest
 
 from bot.channels.gate import TurnGate
-from bot.safety import EmergencyDetector
+from bot.safety import NOW, SafetyNet
 
 
 async def run_turns(gate: TurnGate, texts: List[str], started: List[str], work: float = 0.02) -> int:
@@ -40,12 +40,13 @@ def test_at_most_the_limit_run_and_the_rest_are_served_in_arrival_order() -> Non
 
 
 def test_an_emergency_jumps_the_queue_and_the_safety_net_runs_only_on_waiting_messages() -> None:
-    detector = EmergencyDetector.from_settings()
+    net = SafetyNet.from_settings()
     checked: List[str] = []
 
     def urgent(text: str) -> bool:
         checked.append(text)
-        return detector.detect(text) is not None
+        decision = net.decide(text)
+        return decision is not None and decision.outcome == NOW
 
     gate = TurnGate(1, urgent)
     started: List[str] = []
