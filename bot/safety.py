@@ -48,6 +48,7 @@ _NON_WORD = re.compile(r"[^\w!?.,;\n]+")
 _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently)\b")
+_AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
 
@@ -108,7 +109,7 @@ class SafetyNet:
 
         self.notes: Dict[str, str] = dict(config.get("notes") or {})
         self.misspellings: Dict[str, str] = {str(k): str(v) for k, v in (config.get("misspellings") or {}).items()}
-        self.figures = compile_all(config.get("figures") or ())
+        self.figures = compile_all(list(config.get("figures") or ()) + list(config.get("negations") or ()))
         self.frames = compile_all(config.get("frames") or ())
         self.past = compile_all(config.get("past") or ())
         self.recent = compile_all(config.get("recent") or ())
@@ -170,7 +171,8 @@ class SafetyNet:
         if not hits:
             return None
         medical = any(h.group.kind == MEDICAL for h in hits)
-        judged = [(self._judge(h, normal), h) for h in hits if h.group.tense != "intent" or medical]
+        cache: Dict[Any, Any] = {}
+        judged = [(self._judge(h, normal, cache), h) for h in hits if h.group.tense != "intent" or medical]
         judged = [(outcome, h) for outcome, h in judged if outcome is not None]
         if not judged:
             return None
@@ -200,26 +202,22 @@ class SafetyNet:
                     hits.append(_Hit(group, match.start(), match.end(), match.group(0), spanish))
         return hits
 
-    def _judge(self, hit: _Hit, normal: str) -> Optional[str]:
-        sentence = _span(_SENTENCE, normal, hit.start)
+    def _judge(self, hit: _Hit, normal: str, cache: Dict[Any, Any]) -> Optional[str]:
         clause = _span(_CLAUSE, normal, hit.start)
-        clause_text = normal[clause[0] : clause[1]]
-        framed = any(
-            clause[0] <= m.start() + clause[0] <= hit.start
-            for frame in self.frames
-            for m in frame.finditer(normal[clause[0] : clause[1]])
-        )
-        sentence_text = normal[sentence[0] : sentence[1]]
-        past = any(p.search(sentence_text) for p in self.past)
-        recent = any(p.search(sentence_text) for p in self.recent)
-        strong = any(p.search(sentence_text) for p in self.now_strong)
-        weak = strong or any(p.search(sentence_text) for p in self.now_weak)
-        tense = hit.group.tense
-        if framed:
+        if clause not in cache:  # where each frame of the clause starts
+            text = normal[clause[0] : clause[1]]
+            starts = [m.start() + clause[0] for frame in self.frames for m in frame.finditer(text)]
+            cache[clause] = (starts, any(p.search(text) for p in self.past))
+        frame_starts, clause_past = cache[clause]
+        if any(start <= hit.start for start in frame_starts):
             return NOT_NOW
+        sentence = _span(_SENTENCE, normal, hit.start)
+        if ("sentence",) + sentence not in cache:
+            cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
+        past, recent, strong, weak = cache[("sentence",) + sentence]
+        tense = hit.group.tense
         if tense in ("state", "intent"):  # a present condition: only a past marker in its own clause cancels it,
             # and not when the verb says it is going on ("is convulsing ... stopped her pills last week")
-            clause_past = any(p.search(clause_text) for p in self.past)
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
             return NOT_NOW if clause_past and not weak and not progressive else NOW
         if tense == "event":
@@ -232,6 +230,18 @@ class SafetyNet:
         if past and not strong:
             return NOT_NOW
         return NOW if weak else ASKED
+
+    def _markers(self, sentence: str) -> Tuple[bool, bool, bool, bool]:
+        """Whether a sentence has a past, a recent, a strong-now and a (weak or strong) now marker."""
+        past = any(p.search(sentence) for p in self.past)
+        recent = any(p.search(sentence) for p in self.recent)
+        # "years ago now", "a while back now": a now inside or after a past marker says nothing about today
+        sentence = _AGO_NOW.sub(" ", sentence)
+        if past:
+            for marker in self.past:
+                sentence = marker.sub(" ", sentence)
+        strong = any(p.search(sentence) for p in self.now_strong)
+        return past, recent, strong, strong or any(p.search(sentence) for p in self.now_weak)
 
     def language(self, text: str) -> str:
         """en or es: the language an emergency answer for this message starts in."""
