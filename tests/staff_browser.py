@@ -51,9 +51,10 @@ def log_in(page: Page, site: StaffSite, username: str = "reviewer") -> None:
 
 
 def review_flag_and_export(page: Page, site: StaffSite, downloads: Path, screenshots: Path | None = None) -> None:
-    """Log in, list, filter by escalation and by the safety net's decisions, open a transcript, flag and correct a message, tag it, mark it reviewed,
-    export the conversations (JSON) and the flagged messages (NLU YAML, loaded with Rasa's reader). `screenshots`:
-    where to save the README's pictures of the list, a transcript and a safety net decision."""
+    """Log in, list, filter by escalation and by the safety net's decisions, open a transcript, flag and correct a
+    message, tag it, mark it reviewed, export the conversations (JSON) and the flagged messages (NLU YAML, loaded
+    with Rasa's reader). `screenshots`: where to save the README's pictures of the list, a transcript and a safety
+    net decision."""
     log_in(page, site)
     senders = site.senders
     for sender in senders.values():
