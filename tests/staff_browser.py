@@ -1,7 +1,9 @@
 """The staff console in Debian's Chromium (Playwright), shared by the browser tests on SQLite
 (tests/test_staff_browser.py) and on the production profile's PostgreSQL behind nginx (tests/test_prod.py).
 
-Test modules import the fixtures they use (`from tests.staff_browser import browser, page  # noqa: F401`).
+Test modules import the fixtures they use (`from tests.staff_browser import browser, page  # noqa: F401`). The
+browser's event loop runs in the test's thread while it is open, so a module that also runs asyncio code between
+browser tests (tests/test_prod.py) opens one for the test alone: `with chromium_page() as page:`.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,8 +33,9 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+@contextmanager
+def new_page(browser: Browser) -> Iterator[Page]:
+    """A page in a fresh context; no script error may happen on it."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = context.new_page()
     errors: list[str] = []
@@ -39,6 +43,24 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with new_page(browser) as opened:
+        yield opened
+
+
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A browser and a page of its own, closed afterwards (with its event loop)."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            with new_page(chromium) as page:
+                yield page
+        finally:
+            chromium.close()
 
 
 def log_in(page: Page, site: StaffSite, username: str = "reviewer") -> None:

@@ -22,13 +22,12 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 import sqlalchemy as sa
-from playwright.sync_api import Page
 
 from bench import load
 from scripts.prod.stack import Settings, Stack, summary, web_server
 from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
 from tests.servers import ROOT, base_env, say, texts
-from tests.staff_browser import browser, page, review_flag_and_export  # noqa: F401
+from tests.staff_browser import chromium_page, review_flag_and_export
 from tests.staff_fixtures import PASSWORD, StaffSite, run_scripts
 
 HELPLINE = "1-800-662-4357"
@@ -186,11 +185,10 @@ def prod_staff(stack: Stack) -> StaffSite:
 
 
 @pytest.mark.slow
-def test_staff_console_in_the_browser_on_postgresql(
-    page: Page, prod_staff: StaffSite, tmp_path: Path  # noqa: F811
-) -> None:
+def test_staff_console_in_the_browser_on_postgresql(prod_staff: StaffSite, tmp_path: Path) -> None:
     """The browser test of the console (tests/test_staff_browser.py) on PostgreSQL, through nginx on its port."""
-    review_flag_and_export(page, prod_staff, tmp_path)
+    with chromium_page() as page:
+        review_flag_and_export(page, prod_staff, tmp_path)
 
 
 # --------------------------------------------------------------------------------------------------------------- load
