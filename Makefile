@@ -68,10 +68,13 @@ eval: setup train
 compare: setup
 	$(PY) -m bot.evaluate --compare config/candidates
 
-## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password)
+## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password);
+## PROFILE=prod: in the production profile's PostgreSQL (settings and password from var/prod/, make run-prod first)
+STAFF_USERS = $(if $(filter prod,$(PROFILE)),$(PY) -m scripts.prod.stack users,$(PY) -m bot.staff.users)
 staff-user: setup
-	@test -n "$(NAME)" || (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer]" >&2; exit 2)
-	$(PY) -m bot.staff.users create $(NAME) --role $(or $(ROLE),reviewer)
+	@test -n "$(NAME)" && test -z "$(filter-out prod,$(PROFILE))" || \
+	  (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer] [PROFILE=prod]" >&2; exit 2)
+	$(STAFF_USERS) create $(NAME) --role $(or $(ROLE),reviewer)
 
 lint: setup
 	$(VENV)/bin/ruff check bot actions tests

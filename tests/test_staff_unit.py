@@ -170,7 +170,7 @@ def test_sql_injection_in_any_filter_changes_nothing(url: str, attack: str) -> N
 def test_transcript_shows_intents_escalations_and_the_safety_override(url: str) -> None:
     messages = queries.transcript(engine(url), "emergency")
     assert [m.role for m in messages] == ["user", "bot", "user", "escalation", "bot"]
-    assert messages[2].safety == {"phrase": "not breathing"}
+    assert messages[2].safety is not None and messages[2].safety.phrase == "not breathing"
     assert messages[2].escalation == "emergency" and messages[3].escalation == "emergency"
     fallback = queries.transcript(engine(url), "fallback")
     assert [m.fallback for m in fallback if m.role == "user"] == [True, True, False]

@@ -2,6 +2,7 @@
 
     python -m scripts.prod.stack start     # scripts/prod/start.sh (make run-prod) installs the Debian packages first
     python -m scripts.prod.stack stop      # scripts/prod/stop.sh (make stop-prod)
+    python -m scripts.prod.stack users create NAME --role admin   # make staff-user PROFILE=prod NAME=... ROLE=...
 
 Settings come from config/prod/prod.env, overridden by environment variables of the same name. Secrets (the
 database and Redis passwords, the Rasa API token) are generated on first start into $PROD_DIR/secrets.env (0600),
@@ -398,21 +399,56 @@ class Stack:
         self.postgres.stop()
 
 
-def main() -> None:
+def summary(stack: Stack) -> str:
+    """What `make run-prod` prints once everything is up (tests/test_prod.py opens every address in it)."""
+    s = stack.settings
+    return (
+        f"Production profile up ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL :{s['PG_PORT']}, "
+        f"Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}\n"
+        f"  chat:          {stack.url}/\n"
+        f"  staff console: {stack.url}/staff\n"
+        f"  first admin:   {s['FIRST_ADMIN_COMMAND']}   (once; asks for the password)\n"
+        "  stop:          make stop-prod"
+    )
+
+
+def staff_users(settings: Settings, args: List[str]) -> int:
+    """python -m bot.staff.users on the profile's PostgreSQL (make staff-user PROFILE=prod): the database settings
+    come from prod.env and the generated password from $PROD_DIR/secrets.env, so nobody copies them by hand."""
+    if not (settings.dir / "secrets.env").exists():
+        print(f"error: {settings.dir / 'secrets.env'} does not exist: start the production profile first "
+              "(make run-prod), it creates the database", file=sys.stderr)
+        return 2
+    from sqlalchemy.exc import OperationalError
+
+    from bot.staff import users
+
+    postgres = Postgres(settings)
+    os.environ["DATABASE_URL"] = postgres.url
+    try:
+        return users.main(args)
+    except OperationalError:  # its message is not shown: nothing of the connection's password may reach a terminal
+        print(f"error: cannot connect to the production profile's PostgreSQL on 127.0.0.1:{postgres.port}; "
+              "is it running? (make run-prod)", file=sys.stderr)
+        return 1
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop"])
-    stack = Stack(Settings.load())
-    if parser.parse_args().command == "stop":
+    parser.add_argument("command", choices=["start", "stop", "users"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="users: the arguments of python -m bot.staff.users")
+    options = parser.parse_args()
+    settings = Settings.load()
+    if options.command == "users":
+        return staff_users(settings, options.args)
+    stack = Stack(settings)
+    if options.command == "stop":
         stack.stop()
         print("production profile stopped")
-        return
+        return 0
     stack.start()
-    s = stack.settings
-    print(f"Production profile up ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL :{s['PG_PORT']}, "
-          f"Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}")
-    print(f"  chat:          {stack.url}/")
-    print(f"  staff console: {stack.url}/staff")
-    print("  stop:          make stop-prod")
+    print(summary(stack))
+    return 0
 
 
 if __name__ == "__main__":
