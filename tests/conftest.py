@@ -1,14 +1,52 @@
-"""Session-wide real services. Each starts once, on free ports and its own SQLite file, and stops at the end."""
+"""Session-wide real services (each starts once, on free ports and its own SQLite file, and stops at the end), the
+test tiers' markers (pytest.ini) and a guard: a test not marked `servers` cannot start a service."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, List, Optional
 
 import pytest
 
 from tests import servers
+
+# Tests using these fixtures are marked here: `servers` (the fixtures start processes), `browser` (the Chromium
+# fixture of test_widget.py and test_staff_browser.py). Other modules mark themselves.
+SERVER_FIXTURES = {"action_server", "rasa_server", "rasa_without_actions"}
+BROWSER_FIXTURES = {"browser"}
+_running: Optional[pytest.Item] = None
+_start = servers.Service.start
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if SERVER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.servers)
+        if BROWSER_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    global _running
+    _running = item
+
+
+def _guarded_start(service: servers.Service, *args: Any, **kwargs: Any) -> servers.Service:
+    """Service.start for tests marked `servers` only, so that `make test-fast` (-m "not servers") starts none."""
+    if _running is not None and _running.get_closest_marker("servers") is None:
+        raise RuntimeError(f"{_running.nodeid} starts {service.name} but is not marked `servers` (pytest.ini)")
+    return _start(service, *args, **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    servers.Service.start = _guarded_start  # type: ignore[method-assign]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    servers.Service.start = _start  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="session")

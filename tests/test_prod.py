@@ -22,6 +22,7 @@ from scripts.prod.stack import Stack
 from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
 from tests.servers import say, texts
 
+pytestmark = [pytest.mark.prod, pytest.mark.servers]
 HELPLINE = "1-800-662-4357"
 CALM = "try again"
 
@@ -79,7 +80,6 @@ def test_bad_requests_through_nginx_get_a_4xx(
 
 
 # --------------------------------------------------------------------------------------------------------------- load
-@pytest.mark.slow
 def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack: Stack) -> None:
     result = load.run(stack.url, load.scripts(holdout_messages(), 50, 20, seed=1), concurrency=50)
     assert not result.failed, [(t.status, t.error) for t in result.failed[:5]]
@@ -87,7 +87,6 @@ def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack
     assert storage_problems(stack, result) == []
 
 
-@pytest.mark.slow
 def test_a_rasa_server_killed_mid_load_loses_nothing(stack: Stack) -> None:
     """SIGKILL one Rasa server after a third of the turns: the other one carries on. A turn in flight on the killed
     server may fail once (the client retries once); every answered turn is stored."""
@@ -121,7 +120,6 @@ def test_without_the_action_server_scripted_and_emergency_answers_still_come(sta
     assert texts(say(stack.url, sender, "tell me more"))
 
 
-@pytest.mark.slow
 def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> None:
     """pg_ctl restart -m fast during a load: the Rasa servers reconnect by themselves; every turn is either stored
     (and answered) or answered with a clear error."""

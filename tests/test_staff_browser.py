@@ -14,7 +14,7 @@ from rasa.shared.nlu.training_data.loading import load_data
 from tests.servers import ROOT
 from tests.staff_fixtures import PASSWORD, StaffSite, staff_conversations, staff_web  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.servers, pytest.mark.browser]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 DOCS = ROOT / "docs"

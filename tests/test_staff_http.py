@@ -11,7 +11,7 @@ import requests
 
 from tests.staff_fixtures import PASSWORD, StaffSite, create_user, staff_conversations, staff_web  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.servers
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

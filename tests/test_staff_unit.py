@@ -273,7 +273,6 @@ def test_dashboard_figures(url: str) -> None:
     assert 0 < max(figures["fallback_rate"]) <= 100
 
 
-@pytest.mark.slow
 def test_the_list_works_on_10000_conversations(url: str, tmp_path: Path) -> None:
     """The benchmark's clone and every query it times give right answers at scale (its timings are a report:
     python -m bot.staff.bench, figures in README, not asserted here)."""

@@ -30,7 +30,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests import servers
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.servers  # the tests using the `browser` fixture are marked `browser` (conftest)
 
 ROOT = servers.ROOT
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
