@@ -3,7 +3,6 @@ injection attempts), exports, accounts and lock-out, retention. No servers neede
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +14,10 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from bot.staff import accounts, changes, exports, index, queries, retention
 from bot.staff.audit import utcnow
 from bot.staff.config import UTC
-from bot.staff.db import audit, engine, events, flags, metadata, rasa_metadata, tags
+from bot.staff.db import audit, engine, events, flags, metadata, tags
 from bot.staff.filters import Filters
 from bot.staff.migrate import upgrade
+from tests.staff_store import action, bot, slot, store, user
 
 LOW = 0.7
 DAY = 86400.0
@@ -34,26 +34,6 @@ INJECTIONS = [
     "!%",
     "ask_tapering%",
 ]
-
-
-def user(text: str, intent: str, confidence: float, **parse: object) -> dict:
-    return {"type_name": "user", "intent_name": intent, "action_name": None, "data": {
-        "event": "user", "text": text,
-        "parse_data": {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": [], **parse},
-    }}
-
-
-def action(name: str) -> dict:
-    return {"type_name": "action", "intent_name": None, "action_name": name, "data": {"event": "action", "name": name}}
-
-
-def bot(text: str) -> dict:
-    return {"type_name": "bot", "intent_name": None, "action_name": None, "data": {"event": "bot", "text": text}}
-
-
-def slot(name: str, value: str) -> dict:
-    return {"type_name": "slot", "intent_name": None, "action_name": name,
-            "data": {"event": "slot", "name": name, "value": value}}
 
 
 CONVERSATIONS = {
@@ -75,18 +55,6 @@ CONVERSATIONS = {
         user("what is 50% of a 0_5 pill", "ask_tapering", 0.8), bot("Tapering"),
     ],
 }
-
-
-def store(url: str, conversations: dict[str, list[dict]], start: float, prefix: str = "") -> None:
-    eng = engine(url)
-    rasa_metadata.create_all(eng)
-    rows = []
-    for offset, (name, turns) in enumerate(conversations.items()):
-        for step, event in enumerate(turns):
-            rows.append({**event, "sender_id": prefix + name, "timestamp": start + offset * 60 + step,
-                         "data": json.dumps(event["data"])})
-    with eng.begin() as conn:
-        conn.execute(events.insert(), rows)
 
 
 @pytest.fixture
