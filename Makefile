@@ -17,7 +17,7 @@ export PYTHONWARNINGS := ignore
 FAST_TESTS := not servers and not browser and not prod
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
-.PHONY: setup run train validate shell test test-fast eval compare lint lock clean test-deps staff-user
+.PHONY: setup run train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
 
 ## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages
 setup: $(VENV)/.installed $(SPACY) node_modules/.installed
@@ -66,6 +66,13 @@ test-fast: $(VENV)/.installed train
 ## test: every test (adds HTTP end-to-end, the lock store on Redis, browser, production profile)
 test: setup train test-deps
 	$(PY) -m pytest
+
+## screenshots: refresh the README's screenshots in docs/ (the browser tests save them in build/screenshots/)
+screenshots: setup train
+	@scripts/system-deps.sh chromium
+	rm -rf build/screenshots
+	$(PY) -m pytest -m screenshots
+	cp build/screenshots/*.png docs/
 
 ## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)
 eval: setup train

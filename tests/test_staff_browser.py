@@ -1,5 +1,6 @@
 """The staff console in Debian's Chromium (Playwright): log in, list, filter by escalation, open a transcript, flag
-and correct a message, export the NLU snippet and load it with Rasa's reader. Saves the README screenshots."""
+and correct a message, export the NLU snippet and load it with Rasa's reader. Saves the README screenshots in
+build/screenshots (`make screenshots` copies them to docs/)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from rasa.shared.nlu.training_data.loading import load_data
 
-from tests.servers import ROOT
+from tests.servers import SCREENSHOTS
 from tests.staff_fixtures import PASSWORD, StaffSite, staff_conversations, staff_web  # noqa: F401
 
 pytestmark = [pytest.mark.servers, pytest.mark.browser]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-DOCS = ROOT / "docs"
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +48,14 @@ def log_in(page: Page, site: StaffSite, username: str = "reviewer") -> None:
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
 
 
+@pytest.mark.screenshots
 def test_review_flag_and_export(page: Page, staff_web: StaffSite, tmp_path: Path) -> None:  # noqa: F811
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     log_in(page, staff_web)
     senders = staff_web.senders
     for sender in senders.values():
         expect(page.locator(f'a[href*="/staff/conversations/{sender}"]')).to_have_count(1)
-    page.screenshot(path=str(DOCS / "staff-list.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-list.png"), full_page=True)
 
     # filter by escalation
     page.get_by_label("Escalation").select_option("emergency")
@@ -85,7 +87,7 @@ def test_review_flag_and_export(page: Page, staff_web: StaffSite, tmp_path: Path
     page.get_by_role("button", name="Add", exact=True).click()
     page.get_by_role("button", name="Mark as reviewed").click()
     expect(page.get_by_text("Marked as reviewed.")).to_be_visible()
-    page.screenshot(path=str(DOCS / "staff-transcript.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "staff-transcript.png"), full_page=True)
 
     # export the flagged messages as NLU data and load them with Rasa's own reader
     page.get_by_role("link", name="← Conversations").click()
