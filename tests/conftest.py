@@ -1,8 +1,10 @@
 """Session-wide real services (each starts once, on free ports and its own SQLite file, and stops at the end), the
-test tiers' markers (pytest.ini) and a guard: a test not marked `servers` cannot start a service."""
+test tiers' markers (pytest.ini) and two guards: a test not marked `servers` cannot start a service, and no test
+leaves Rasa patched (bot.rasa_patches)."""
 
 from __future__ import annotations
 
+import sys
 import uuid
 from pathlib import Path
 from typing import Any, Iterator, List, Optional
@@ -47,6 +49,17 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     servers.Service.start = _start  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def rasa_is_left_as_found() -> Iterator[None]:
+    """A test that patches Rasa undoes it (bot.rasa_patches.patched), so no other test runs on its leftovers."""
+    patches = sys.modules.get("bot.rasa_patches")
+    before = patches.installed() if patches else []
+    yield
+    patches = sys.modules.get("bot.rasa_patches")
+    if patches is not None:
+        assert patches.installed() == before, "the test left Rasa patched: use bot.rasa_patches.patched()"
 
 
 @pytest.fixture(scope="session")
