@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from bot import rasa_patches
 from bot.settings import PROJECT_ROOT
 from bot.training import train
 
@@ -78,6 +79,7 @@ def quiet_logs() -> None:
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
 
+@rasa_patches.patched()  # the code the Rasa server runs (config/patches.yml), undone afterwards
 def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
     from rasa.core.agent import Agent
 

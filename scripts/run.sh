@@ -11,7 +11,7 @@ cleanup() { trap - EXIT INT TERM; kill "${pids[@]}" 2>/dev/null || true; wait 2>
 trap cleanup EXIT INT TERM
 
 .venv/bin/python -m rasa_sdk --actions actions --port "${ACTION_PORT:-5055}" & pids+=($!)
-.venv/bin/rasa run --model models/benzo-family.tar.gz --port "${RASA_PORT:-5005}" \
+.venv/bin/python -m bot.rasa_cli run --model models/benzo-family.tar.gz --port "${RASA_PORT:-5005}" \
   --credentials credentials.yml --endpoints endpoints.yml & pids+=($!)
 .venv/bin/python -m bot.web --port "${WEB_PORT:-8000}" & pids+=($!)
 if [ -f bot/staff/retention.py ]; then

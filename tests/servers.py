@@ -9,7 +9,11 @@ import requests
 
 from bot.processes import BIN, MODEL, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 
-__all__ = ["BIN", "MODEL", "ROOT", "Service", "base_env", "free_port", "say", "texts"]
+__all__ = ["BIN", "MODEL", "ROOT", "SCREENSHOTS", "Service", "base_env", "free_port", "say", "texts"]
+
+# Where the browser tests save the README's screenshots; `make screenshots` copies them to docs/ (tracked files
+# change only on purpose).
+SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
 def action_server(workdir: Path, port: Optional[int] = None) -> Service:

@@ -30,6 +30,7 @@ from tests.servers import ROOT, base_env, say, texts
 from tests.staff_browser import chromium_page, review_flag_and_export
 from tests.staff_fixtures import PASSWORD, StaffSite, run_scripts
 
+pytestmark = [pytest.mark.prod, pytest.mark.servers]
 HELPLINE = "1-800-662-4357"
 CALM = "try again"
 
@@ -184,7 +185,7 @@ def prod_staff(stack: Stack) -> StaffSite:
     return site
 
 
-@pytest.mark.slow
+@pytest.mark.browser
 def test_staff_console_in_the_browser_on_postgresql(prod_staff: StaffSite, tmp_path: Path) -> None:
     """The browser test of the console (tests/test_staff_browser.py) on PostgreSQL, through nginx on its port."""
     with chromium_page() as page:
@@ -192,7 +193,6 @@ def test_staff_console_in_the_browser_on_postgresql(prod_staff: StaffSite, tmp_p
 
 
 # --------------------------------------------------------------------------------------------------------------- load
-@pytest.mark.slow
 def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack: Stack) -> None:
     result = load.run(stack.url, load.scripts(holdout_messages(), 50, 20, seed=1), concurrency=50)
     assert not result.failed, [(t.status, t.error) for t in result.failed[:5]]
@@ -200,7 +200,6 @@ def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack
     assert storage_problems(stack, result) == []
 
 
-@pytest.mark.slow
 def test_a_rasa_server_killed_mid_load_loses_nothing(stack: Stack) -> None:
     """SIGKILL one Rasa server after a third of the turns: the other one carries on. A turn in flight on the killed
     server may fail once (the client retries once); every answered turn is stored."""
@@ -234,7 +233,6 @@ def test_without_the_action_server_scripted_and_emergency_answers_still_come(sta
     assert texts(say(stack.url, sender, "tell me more"))
 
 
-@pytest.mark.slow
 def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> None:
     """pg_ctl restart -m fast during a load: the Rasa servers reconnect by themselves; every turn is either stored
     (and answered) or answered with a clear error."""

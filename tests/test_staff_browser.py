@@ -1,6 +1,7 @@
 """The staff console in Debian's Chromium (Playwright) on the real bot's SQLite store: log in, list, filter by
 escalation, open a transcript, flag and correct a message, export (JSON, and the NLU snippet loaded with Rasa's
-reader). Saves the README screenshots. tests/test_prod.py runs the same on PostgreSQL behind nginx."""
+reader). Saves the README screenshots in build/screenshots (`make screenshots` copies them to docs/).
+tests/test_prod.py runs the same on PostgreSQL behind nginx."""
 
 from __future__ import annotations
 
@@ -9,16 +10,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.servers import ROOT
+from tests.servers import SCREENSHOTS
 from tests.staff_browser import browser, log_in, page, review_flag_and_export  # noqa: F401
 from tests.staff_fixtures import StaffSite, staff_conversations, staff_web  # noqa: F401
 
-pytestmark = pytest.mark.slow
-DOCS = ROOT / "docs"
+pytestmark = [pytest.mark.servers, pytest.mark.browser]
 
 
 def test_review_flag_and_export(page: Page, staff_web: StaffSite, tmp_path: Path) -> None:  # noqa: F811
-    review_flag_and_export(page, staff_web, tmp_path, screenshots=DOCS)
+    review_flag_and_export(page, staff_web, tmp_path, screenshots=SCREENSHOTS)
 
 
 def test_dashboard_draws_its_charts(page: Page, staff_web: StaffSite) -> None:  # noqa: F811

@@ -33,7 +33,7 @@ from bot.settings import load_yaml
 from bot.tracker_store import begin_turn
 
 logger = logging.getLogger(__name__)
-rasa_patches.install()  # the Rasa server imports this channel at start: the place to install them
+rasa_patches.log_state()  # installed by bot.rasa_cli; a plain `rasa run` gets a warning in the log
 
 
 def _channel_config() -> Dict[str, Any]:
