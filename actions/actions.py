@@ -120,7 +120,7 @@ class ActionAnswerAfterCheck(Action):
         for event in reversed(tracker.events):
             safety = (event.get("parse_data") or {}).get("safety") if event.get("event") == "user" else None
             if safety and safety.get("outcome") == "asked":
-                asked = safety.get("classifier_intent")
+                asked = safety.get("answer_intent") or safety.get("classifier_intent")
                 break
         if not answerable(asked):
             dispatcher.utter_message(response="utter_affirm")

@@ -6,7 +6,9 @@ Placed after the intent classifier and before the FallbackClassifier in config.y
 - now: the intent becomes the emergency intent (emergency_medical, emergency_self_harm, emergency_both, or their
   Spanish `_es` forms), at confidence 1, so no threshold or guess can lose it;
 - unclear: safety_check_medical / safety_check_self_harm ("Is this happening right now?", which carries 911 and 988);
-- not now: the classifier's topic stands (bot.rasa_nlg adds the "if this is happening right now" line);
+- not now: the classifier's topic stands (bot.rasa_nlg adds the "if this is happening right now" line); when the
+  classifier can't place the question (its best non-emergency topic is weak), the source's own answer for that kind
+  of danger (config/safety.yml `topics`) answers it;
 - no danger words: the classifier's topic stands, except that the classifier may not answer with an emergency on its
   own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
   tells a family to call 911 for a question.
@@ -70,13 +72,17 @@ class EmergencyOverride(GraphComponent):
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
         if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:
             decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text))
+        topic = _best_topic(ranking)  # the classifier's best answer that is not an emergency
+        if decision is not None and (topic is None or topic["confidence"] < self.net.topic_min):
+            # danger mentioned in a question the classifier can't place: the source's own answer for that kind
+            topic = {"name": self.net.topics[MEDICAL if decision.kind == MEDICAL else SELF_HARM], "confidence": 1.0}
         if decision is None or decision.outcome == NOT_NOW:
-            if guessed_kind:  # the classifier alone never answers with an emergency
-                self._set(message, _first_other(ranking), ranking)
+            if guessed_kind or decision is not None:  # the classifier alone never answers with an emergency
+                self._set(message, topic, ranking)
             if decision is not None:
-                message.set("safety", decision.record(predicted.get("name")), add_to_output=True)
+                message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
             return
-        message.set("safety", decision.record(predicted.get("name")), add_to_output=True)
+        message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
         self._set(message, {"name": decision.intent, "confidence": 1.0}, ranking)
 
     @staticmethod
@@ -88,6 +94,13 @@ class EmergencyOverride(GraphComponent):
         message.set(INTENT_RANKING_KEY, [top] + rest, add_to_output=True)
 
 
-def _first_other(ranking: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
-    """The classifier's best guess that is not an emergency (the FallbackClassifier then judges its confidence)."""
-    return next((dict(r) for r in ranking if r.get("name") not in CLASSIFIER_EMERGENCIES), None)
+def _best_topic(ranking: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+    """The classifier's best guess that is not an emergency, its confidence renormalised without the emergency
+    intents (so "what does an overdose look like", which shares words with emergencies, keeps a fair score for the
+    FallbackClassifier to judge)."""
+    others = [r for r in ranking if r.get("name") not in CLASSIFIER_EMERGENCIES]
+    if not others:
+        return None
+    rest = sum(r.get("confidence", 0.0) for r in ranking if r.get("name") in CLASSIFIER_EMERGENCIES)
+    best = others[0]
+    return {"name": best["name"], "confidence": min(1.0, best.get("confidence", 0.0) / max(1e-9, 1.0 - rest))}

@@ -27,6 +27,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
+            return response  # the line closes an information answer, not a menu or a question
         note = self._note(tracker)
         if response and note and response.get("text") and "911" not in response["text"]:
             response = {**response, "text": f"{response['text']}\n\n{note}"}

@@ -70,8 +70,9 @@ class SafetyDecision:
             return f"safety_check_{MEDICAL if self.kind == MEDICAL else SELF_HARM}"
         return None
 
-    def record(self, classifier_intent: Optional[str]) -> Dict[str, Any]:
-        """What goes into the message's parse data (and so the stored conversation) for staff review."""
+    def record(self, classifier_intent: Optional[str], topic: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """What goes into the message's parse data (and so the stored conversation) for staff review; `topic` is the
+        information answer the message gets if it is not (or turns out not to be) an emergency."""
         return {
             "outcome": self.outcome,
             "kind": self.kind,
@@ -79,6 +80,7 @@ class SafetyDecision:
             "group": self.group,
             "language": self.language,
             "classifier_intent": classifier_intent,
+            "answer_intent": (topic or {}).get("name"),
         }
 
 
@@ -108,6 +110,8 @@ class SafetyNet:
             return tuple(re.compile(_MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), p)) for p in patterns)
 
         self.notes: Dict[str, str] = dict(config.get("notes") or {})
+        self.topics: Dict[str, str] = dict(config.get("topics") or {})
+        self.topic_min = float(config.get("topic_min_confidence", 0.3))
         self.misspellings: Dict[str, str] = {str(k): str(v) for k, v in (config.get("misspellings") or {}).items()}
         self.figures = compile_all(list(config.get("figures") or ()) + list(config.get("negations") or ()))
         self.frames = compile_all(config.get("frames") or ())

@@ -15,6 +15,8 @@ import yaml
 from bot.processes import rasa_service
 from tests.servers import ROOT, Service, free_port, say, texts
 
+pytestmark = pytest.mark.servers
+
 HELPLINE = "1-800-662-4357"
 
 
@@ -220,15 +222,7 @@ def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -
 @pytest.mark.parametrize(
     "message, answer",
     [
-        pytest.param(
-            "what does an overdose look like", None,  # no topic of its own: any information answer will do
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known bug: the classifier says emergency_medical; for a not-now message the override takes the "
-                "runner-up topic (about 0.1), the FallbackClassifier makes it nlu_fallback, so action_clarify answers "
-                "(and without the action server, the calm 'Sorry, I couldn't answer that')",
-            ),
-        ),
+        ("what does an overdose look like", "respiratory depression or fatal overdose"),  # the source's own words
         ("what happens if he has a seizure during withdrawal", "withdrawal symptoms"),
     ],
 )
