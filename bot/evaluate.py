@@ -182,7 +182,7 @@ def cross_validation(folds: int = 5, config: Path = PROJECT_ROOT / "config.yml")
     out.mkdir(parents=True, exist_ok=True)
     predictions: List[Prediction] = []
     for fold in range(folds):
-        train_part = data.filter_training_examples(lambda e: fold_of.get(id(e), -1) != fold)
+        train_part = data.filter_training_examples(lambda e, k=fold: fold_of.get(id(e), -1) != k)
         held = [(e.get("text"), e.get("intent")) for e in data.intent_examples if fold_of[id(e)] == fold]
         nlu_file = out / f"fold-{fold}.yml"
         nlu_file.write_text(RasaYAMLWriter().dumps(train_part))
@@ -288,8 +288,8 @@ def dialogue_report() -> Dict[str, float]:
     rasa = rasa_service(free_port(), endpoints, work / "rasa.log").start()
 
     def say(sender: str, text: str) -> List[dict]:
-        answer = requests.post(f"{rasa.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60)
-        return answer.json()
+        body = {"sender": sender, "message": text}
+        return requests.post(f"{rasa.url}/webhooks/rest/webhook", json=body, timeout=60).json()
 
     try:
         return summary(run(say))

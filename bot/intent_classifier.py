@@ -77,7 +77,8 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             if not sentence or message.get_dense_features(attribute=TEXT)[1] is not None:
                 rows.append(super()._create_X([message]))
             elif self.idf is not None:
-                rows.append(hstack([_weigh(csr_matrix(b), idf) for b, idf in zip(sentence, self.idf)], format="csr"))
+                weighed = [_weigh(csr_matrix(b), idf) for b, idf in zip(sentence, self.idf, strict=True)]
+                rows.append(hstack(weighed, format="csr"))
             else:
                 rows.append(csr_matrix(sentence[0]) if len(sentence) == 1 else hstack(sentence, format="csr"))
         return rows[0] if len(rows) == 1 else vstack(rows, format="csr")
