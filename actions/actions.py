@@ -143,10 +143,13 @@ class ActionClarify(Action):
         settings = followups().get("clarify", {})
         ranking = tracker.latest_message.get("intent_ranking") or []
         named = titles()
+        candidates = [r for r in ranking if answerable(r.get("name")) and r["name"] in named]
+        in_context = self._in_context(candidates, tracker.get_slot("last_topic"), domain, settings)
+        if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain
+            dispatcher.utter_message(response=f"utter_{in_context}")
+            return [SlotSet("last_topic", in_context)] if in_context in information_intents() else []
         options = [
-            r["name"]
-            for r in ranking
-            if answerable(r.get("name")) and r["name"] in named and r.get("confidence", 0) >= settings.get("min", 0.1)
+            r["name"] for r in candidates if r.get("confidence", 0) >= settings.get("min", 0.1)
         ][: int(settings.get("options", 3))]
         if not options:
             dispatcher.utter_message(text=" ".join(settings["rephrase"].split()))
@@ -156,3 +159,19 @@ class ActionClarify(Action):
         buttons.append({"title": "Something else", "payload": "/ask_topics"})
         dispatcher.utter_message(text=settings["text"], buttons=buttons)
         return []
+
+    @staticmethod
+    def _in_context(
+        candidates: List[Dict[str, Any]], last: Optional[str], domain: Dict[Text, Any], settings: Dict[str, Any]
+    ) -> Optional[str]:
+        """The likeliest topic when it is the last topic itself or one the last answer offered (its buttons, or the
+        next step) and the classifier gives it at least `context_min`; None otherwise."""
+        if not last or not candidates:
+            return None
+        answer = (domain.get("responses", {}).get(f"utter_{last}") or [{}])[0]
+        related = {last, followups().get("next", {}).get(last)}
+        related |= {b.get("payload", "").lstrip("/") for b in answer.get("buttons", [])}
+        top = candidates[0]
+        if top["name"] in related and top.get("confidence", 0) >= settings.get("context_min", 0.2):
+            return top["name"]
+        return None
