@@ -71,3 +71,84 @@ def test_tell_me_more_says_so_when_the_answer_was_the_whole_paragraph() -> None:
 def test_tell_me_more_without_a_topic_offers_the_menu() -> None:
     [message] = run(ActionTellMore(), tracker("greet", "ask_more"))
     assert message["response"] == "utter_ask_topics"
+
+
+# ---------------------------------------------------------------- follow-ups, "Did you mean", after the safety check
+def with_slots(t: Tracker, **slots: Any) -> Tracker:
+    t.slots.update(slots)
+    return t
+
+
+def latest(text: str, ranking: List[Dict[str, Any]], **slots: Any) -> Tracker:
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.4}, "intent_ranking": ranking}
+    event = {"event": "user", "text": text, "parse_data": parse}
+    return Tracker("t", dict(slots), parse, [event], False, None, {}, "action_listen")
+
+
+def test_and_after_that_walks_the_source_order_and_remembers_where_it_is() -> None:
+    from actions.actions import ActionNextStep
+
+    dispatcher = CollectingDispatcher()
+    events = ActionNextStep().run(dispatcher, with_slots(tracker("ask_detox_process"), last_topic="ask_detox_process"),
+                                  DOMAIN)
+    assert dispatcher.messages[0]["response"] == "utter_ask_after_detox"
+    assert events == [{"event": "slot", "timestamp": None, "name": "last_topic", "value": "ask_after_detox"}]
+
+
+def test_and_after_that_without_a_topic_offers_the_menu() -> None:
+    from actions.actions import ActionNextStep
+
+    [message] = run(ActionNextStep(), tracker("greet"))
+    assert message["response"] == "utter_ask_topics"
+
+
+def test_is_that_safe_answers_from_the_topic_or_says_it_is_not_covered() -> None:
+    from actions.actions import ActionFollowupSafety
+
+    [tapering] = run(ActionFollowupSafety(), with_slots(tracker("ask_tapering"), last_topic="ask_tapering"))
+    assert tapering["response"] == "utter_ask_tapering"
+    [cbt] = run(ActionFollowupSafety(), with_slots(tracker("ask_cbt"), last_topic="ask_cbt"))
+    assert cbt["response"] == "utter_ask_not_covered"
+
+
+def test_did_you_mean_offers_the_likeliest_topics_and_something_else() -> None:
+    from actions.actions import ActionClarify
+
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_cbt", "confidence": 0.35},
+               {"name": "emergency_medical", "confidence": 0.3}, {"name": "ask_dbt", "confidence": 0.2},
+               {"name": "greet", "confidence": 0.05}]
+    [message] = run(ActionClarify(), latest("the thinking one", ranking))
+    assert "Did you mean" in message["text"]
+    assert [b["payload"] for b in message["buttons"]] == ["/ask_cbt", "/ask_dbt", "/ask_topics"]  # no emergency
+
+
+def test_a_follow_up_the_last_answer_offered_is_answered_not_asked_about() -> None:
+    from actions.actions import ActionClarify
+
+    ranking = [{"name": "ask_detox_process", "confidence": 0.3}, {"name": "ask_cbt", "confidence": 0.25}]
+    dispatcher = CollectingDispatcher()
+    events = ActionClarify().run(dispatcher, latest("so whats the safer way", ranking,
+                                                    last_topic="ask_quitting_cold_turkey"), DOMAIN)
+    assert dispatcher.messages[0]["response"] == "utter_ask_detox_process"  # a button of the cold-turkey answer
+    assert events[0]["value"] == "ask_detox_process"
+    [asked] = run(ActionClarify(), latest("so whats the safer way", ranking, last_topic="ask_dbt"))
+    assert "Did you mean" in asked["text"]  # not related to DBT: ask
+
+
+def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
+    from actions.actions import ActionClarify
+
+    messages = run(ActionClarify(), latest("qwerty", [{"name": "ask_cbt", "confidence": 0.05}]))
+    assert "rephrase" in messages[0]["text"] and messages[1]["response"] == "utter_ask_topics"
+
+
+def test_no_after_the_safety_check_answers_the_recorded_topic() -> None:
+    from actions.actions import ActionAnswerAfterCheck
+
+    asked = {"event": "user", "text": "he had a seizure yesterday", "parse_data": {
+        "intent": {"name": "safety_check_medical", "confidence": 1.0},
+        "safety": {"outcome": "asked", "classifier_intent": "emergency_medical",
+                   "answer_intent": "ask_withdrawal_symptoms"}}}
+    no = user("deny")
+    messages = run(ActionAnswerAfterCheck(), Tracker("t", {}, no, [asked, no], False, None, {}, "action_listen"))
+    assert messages[-1]["response"] == "utter_ask_withdrawal_symptoms"
