@@ -428,7 +428,7 @@ def status(label: str, supervisor: Supervisor) -> int:
     print(f"{label}: supervisord pid {pid}, logs in {supervisor.log_dir}")
     rows = supervisor.rows()
     print(supervisor.report())
-    return 0 if all(row["state"] == "up" and row["health"].startswith("ok") for row in rows) else 1
+    return 0 if all(row["state"] in ("up", "starting") and row["health"].startswith("ok") for row in rows) else 1
 
 
 # ------------------------------------------------------------------------------------------------- the event listener

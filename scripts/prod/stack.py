@@ -4,6 +4,7 @@ and the retention job, all under one supervisord (bot/supervision.py, config/sup
     python -m scripts.prod.stack start     # scripts/prod/start.sh (make run-prod) installs the Debian packages first
     python -m scripts.prod.stack stop      # scripts/prod/stop.sh (make stop-prod)
     python -m scripts.prod.stack status    # this profile's part of make status
+    python -m scripts.prod.stack foreground  # the same, supervisord in the foreground (config/systemd/)
 
 Settings come from config/prod/prod.env, overridden by environment variables of the same name. Secrets (the
 database and Redis passwords, the Rasa API token) are generated on first start into $PROD_DIR/secrets.env (0600),
@@ -381,14 +382,18 @@ class Stack:
             self.nginx.program(),
         ]
 
-    def start(self, timeout: float = 300) -> Stack:
+    def prepare(self, foreground: bool) -> None:
+        """PostgreSQL's cluster (once), nginx's and supervisord's configuration."""
         if self.supervisor.running():
             raise RuntimeError("the production profile is already running (make status; make stop-prod)")
         (self.settings.dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.postgres.init()
+        self.nginx.write_config()
+        self.supervisor.write(self.programs(), foreground=foreground)
+
+    def start(self, timeout: float = 300) -> Stack:
         try:
-            self.postgres.init()
-            self.nginx.write_config()
-            self.supervisor.write(self.programs(), foreground=False)
+            self.prepare(foreground=False)
             self.supervisor.start()
             self.supervisor.wait_healthy(timeout=timeout)
             self.postgres.ensure_database()  # the password of secrets.env, should it have changed
@@ -424,9 +429,13 @@ class Stack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=["start", "stop", "status", "foreground"])
     stack = Stack(Settings.load())
     command = parser.parse_args().command
+    if command == "foreground":  # config/systemd/family-support.service: supervisord in the foreground
+        stack.prepare(foreground=True)
+        cmd = stack.supervisor.foreground_command()
+        os.execv(cmd[0], cmd)
     if command == "status":
         sys.exit(status(f"make run-prod ({stack.supervisor.dir})", stack.supervisor))
     if command == "stop":
