@@ -7,7 +7,6 @@ What it does not know is whether a running service answers: each service has a h
 started by supervisord itself) counts restarts and kills a service that stopped answering so that it is restarted.
 
     python -m bot.supervision status DIR      # what make status prints for one profile
-    python -m bot.supervision exec PIDFILE -- COMMAND...   # nginx, PostgreSQL: clear a killed master's leftovers
 """
 
 from __future__ import annotations
@@ -69,6 +68,8 @@ class Check:
     """What "healthy" means for one service.
 
     http: every URL answers 200 within the timeout (the web server's /healthz also queries its database);
+    nginx: every URL answers with the pid of a worker whose master is the one in the pid file (the last target):
+    the workers of a killed master go on answering until they are cleared;
     postgres: the application's role runs SELECT 1 on its database; redis: PING with the password;
     retention: the job's state file says its last run succeeded.
     """
@@ -95,6 +96,30 @@ class Check:
                 return Health(False, "connection refused", False)
             if answer.status_code != 200:
                 return Health(False, f"HTTP {answer.status_code} {reason(answer)}".strip(), True)
+        return Health(True, "ok", True)
+
+    def _nginx(self, timeout: float) -> Health:
+        import requests
+
+        from bot.reap import running, stat_fields
+
+        *urls, pidfile = self.targets
+        for url in urls:
+            try:
+                answer = requests.get(url, timeout=timeout)
+            except requests.Timeout:
+                return Health(False, f"no answer within {timeout:g} s", False)
+            except requests.ConnectionError:
+                return Health(False, "connection refused", False)
+            if answer.status_code != 200:
+                return Health(False, f"HTTP {answer.status_code}", True)
+            worker = stat_fields(int(answer.text.strip() or 0))
+            try:
+                master = int(Path(pidfile).read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                master = 0
+            if not worker or int(worker[1]) != master or not running(master):
+                return Health(False, "answered by a worker of a master that is gone", True)
         return Health(True, "ok", True)
 
     def _postgres(self, timeout: float) -> Health:
@@ -509,52 +534,15 @@ def log(message: str) -> None:
     print(time.strftime("%Y-%m-%d %H:%M:%S"), message, file=sys.stderr, flush=True)
 
 
-def reap_group_and_exec(pidfile: Path, command: List[str]) -> None:
-    """Start a daemon whose workers outlive a killed master (nginx's workers keep the ports; PostgreSQL's backends
-    keep the shared memory): kill what is left of the last master's process group, then exec the command.
-
-    supervisord starts each service as the leader of its own process group, so the dead master's pid (first line
-    of its pid file) is that group's id."""
-    try:
-        old = int(pidfile.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        old = 0
-    if old > 1 and not alive(old):
-        for pid in group_members(old):
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
-        deadline = time.monotonic() + 10
-        while group_members(old) and time.monotonic() < deadline:
-            time.sleep(0.1)
-    os.execv(command[0], command)
-
-
-def group_members(pgid: int) -> List[int]:
-    """Live processes of a process group (zombies left out)."""
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
-
-
 def main(argv: List[str]) -> int:
-    if len(argv) > 3 and argv[0] == "exec" and argv[2] == "--":
-        reap_group_and_exec(Path(argv[1]), argv[3:])
-        return 0
     if len(argv) == 2 and argv[0] == "listen":
         directory = Path(argv[1])
         Listener(Supervisor(directory, directory)).run()
         return 0
     if len(argv) == 2 and argv[0] == "status":
         directory = Path(argv[1])
-        return status(str(directory), Supervisor(directory, directory))
+        found = re.search(r"^logfile=(.*)/supervisord\.log", (directory / "supervisord.conf").read_text(), re.M)
+        return status(str(directory), Supervisor(directory, Path(found.group(1)) if found else directory))
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Dict, List
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from bot.supervision import Supervisor
 from tests import servers
@@ -65,10 +67,19 @@ class StaffConsole:
 
     def __init__(self, url: str, username: str, password: str) -> None:
         self.url, self.username, self.password = url, username, password
-        self.session = requests.Session()
+        self.session = self.browser()
+
+    @staticmethod
+    def browser() -> requests.Session:
+        """Like a browser, a page load (GET) is sent again once when a kept-alive connection turns out to be dead
+        (its server process was killed)."""
+        session = requests.Session()
+        session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0,
+                                                               allowed_methods={"GET"})))
+        return session
 
     def login(self) -> None:
-        self.session = requests.Session()
+        self.session = self.browser()
         token = TOKEN.search(self.session.get(f"{self.url}/staff/login", timeout=30).text).group(1)
         answer = self.session.post(f"{self.url}/staff/login", timeout=30, allow_redirects=False,
                                    data={"username": self.username, "password": self.password, "csrf_token": token})

@@ -5,6 +5,7 @@ and the retention job, all under one supervisord (bot/supervision.py, config/sup
     python -m scripts.prod.stack stop      # scripts/prod/stop.sh (make stop-prod)
     python -m scripts.prod.stack status    # this profile's part of make status
     python -m scripts.prod.stack foreground  # the same, supervisord in the foreground (config/systemd/)
+    python -m scripts.prod.stack env       # settings and secrets as a systemd EnvironmentFile (native units)
 
 Settings come from config/prod/prod.env, overridden by environment variables of the same name. Secrets (the
 database and Redis passwords, the Rasa API token) are generated on first start into $PROD_DIR/secrets.env (0600),
@@ -288,13 +289,14 @@ class Nginx:
         health = [f"http://127.0.0.1:{s['NGINX_PORT']}/nginx-health", f"http://127.0.0.1:{s['RASA_LB_PORT']}/nginx-health"]
         return Program(
             "nginx", reaping(self.dir / "nginx.pid", self._cmd("-g", "daemon off;")), s.dir / "logs" / "nginx.log",
-            Check("http", health), description="nginx: public entry point and the balancer over the Rasa servers",
+            Check("nginx", [*health, str(self.dir / "nginx.pid")]),
+            description="nginx: public entry point and the balancer over the Rasa servers",
         )
 
 
 def reaping(pidfile: Path, cmd: List[str]) -> List[str]:
-    """The command, started by bot.supervision after it killed what a killed master left behind."""
-    return [str(BIN / "python"), "-m", "bot.supervision", "exec", str(pidfile), "--", *cmd]
+    """The command, started by bot/reap.py once it killed what a killed master left behind."""
+    return [str(BIN / "python"), "-m", "bot.reap", str(pidfile), "--", *cmd]
 
 
 # ---------------------------------------------------------------------------------------------------------- services
@@ -429,9 +431,13 @@ class Stack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop", "status", "foreground"])
+    parser.add_argument("command", choices=["start", "stop", "status", "foreground", "env"])
     stack = Stack(Settings.load())
     command = parser.parse_args().command
+    if command == "env":  # the EnvironmentFile of the native systemd units (config/systemd/): it holds the secrets
+        values = {**stack.settings.values, **stack.settings.secrets(), "DATABASE_URL": stack.postgres.url}
+        print("".join(f"{key}={value}\n" for key, value in values.items()), end="")
+        return
     if command == "foreground":  # config/systemd/family-support.service: supervisord in the foreground
         stack.prepare(foreground=True)
         cmd = stack.supervisor.foreground_command()
