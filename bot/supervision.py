@@ -219,8 +219,13 @@ def quote_command(cmd: List[str]) -> str:
 
 
 def quote_env(env: Dict[str, str]) -> str:
+    """supervisord's environment= (non-POSIX shlex: quotes are kept and stripped, backslashes are literal)."""
+
     def value(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%") + '"'
+        quote = "'" if '"' in text else '"'
+        if quote in text or (text and (text[0] in "'\"" or text[-1] in "'\"")):
+            raise ValueError(f"cannot pass this value through supervisord's environment=: {text!r}")
+        return quote + text.replace("%", "%%") + quote
 
     for key in env:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
