@@ -132,8 +132,11 @@ class Check:
             )
         except psycopg2.OperationalError as error:
             text = str(error).strip().splitlines()[0] if str(error).strip() else "cannot connect"
-            answering = "refused" not in text and "timeout" not in text and "No such file" not in text
-            return Health(False, text[:120], answering)
+            if "refused" in text:
+                return Health(False, "connection refused", False)
+            if "timeout" in text:
+                return Health(False, f"no answer within {timeout:g} s", False)
+            return Health(False, text[:120], True)  # it answered: e.g. a wrong password, the database missing
         try:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
