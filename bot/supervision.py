@@ -17,7 +17,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import traceback
 import xmlrpc.client
@@ -32,7 +31,6 @@ from bot.processes import BIN, ROOT, Service, base_env
 
 CONFIG = ROOT / "config" / "supervisor"
 SUPERVISORD = BIN / "supervisord"
-SUPERVISORCTL = BIN / "supervisorctl"
 LISTENER = "watchdog"
 # supervisord's states, as make status names them
 STATES = {
@@ -440,16 +438,10 @@ class Supervisor:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
-    except OSError:
-        return False
+    """The process exists and is not a zombie."""
+    from bot.reap import running
+
+    return running(pid)
 
 
 def status(label: str, supervisor: Supervisor) -> int:
@@ -480,7 +472,6 @@ class Listener:
         self.counts = supervisor.counts()
         self.answered: Dict[str, int] = {}  # name -> pid that answered its check once
         self.failures: Dict[str, int] = {}
-        self.lock = threading.Lock()
 
     def save(self) -> None:
         path = self.supervisor.state_file
