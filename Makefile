@@ -1,5 +1,5 @@
 # Family-support assistant. `make run` sets everything up on first use and starts every service;
-# `make test` runs every test. See README.md.
+# `make test-fast` runs the tests that start no server, `make test` every test. See README.md.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -12,9 +12,12 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore
 
+# pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser or
+# runs the production profile
+FAST_TESTS := not servers and not browser and not prod
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
-.PHONY: setup run status train validate shell test eval compare lint lock clean test-deps staff-user
+.PHONY: setup run status train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
 
 ## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages
 setup: $(VENV)/.installed $(SPACY) node_modules/.installed
@@ -60,9 +63,20 @@ validate: setup
 shell: setup train
 	scripts/shell.sh
 
-## test: every test (unit, data, stories, NLU hold-out, HTTP end-to-end, browser)
+## test-fast: the tests that start no server (unit, data, content, safety, stories, NLU hold-out): about a minute
+test-fast: $(VENV)/.installed train
+	$(PY) -m pytest -m "$(FAST_TESTS)"
+
+## test: every test (adds HTTP end-to-end, the lock store on Redis, browser, production profile)
 test: setup train test-deps
 	$(PY) -m pytest
+
+## screenshots: refresh the README's screenshots in docs/ (the browser tests save them in build/screenshots/)
+screenshots: setup train
+	@scripts/system-deps.sh chromium
+	rm -rf build/screenshots
+	$(PY) -m pytest -m screenshots
+	cp build/screenshots/*.png docs/
 
 ## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)
 eval: setup train
@@ -72,12 +86,16 @@ eval: setup train
 compare: setup
 	$(PY) -m bot.evaluate --compare config/candidates
 
-## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password)
+## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password);
+## PROFILE=prod: in the production profile's PostgreSQL (settings and password from var/prod/, make run-prod first)
+STAFF_USERS = $(if $(filter prod,$(PROFILE)),$(PY) -m scripts.prod.stack users,$(PY) -m bot.staff.users)
 staff-user: setup
-	@test -n "$(NAME)" || (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer]" >&2; exit 2)
-	$(PY) -m bot.staff.users create $(NAME) --role $(or $(ROLE),reviewer)
+	@test -n "$(NAME)" && test -z "$(filter-out prod,$(PROFILE))" || \
+	  (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer] [PROFILE=prod]" >&2; exit 2)
+	$(STAFF_USERS) create $(NAME) --role $(or $(ROLE),reviewer)
 
-lint: setup
+## lint: ruff over the Python code (CI runs it before the tests)
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check bot actions tests
 
 ## lock: re-pin the dependency tree after changing requirements.in

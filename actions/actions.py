@@ -5,12 +5,21 @@ from __future__ import annotations
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.content import information_intents, more_about
+from bot.content import contract, information_intents, more_about, titles
 from bot.provider import contact_message
+from bot.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
+# Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
+ANSWERABLE_GROUPS = ("information", "escalation")
+NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
+
+
+def followups() -> Dict[str, Any]:
+    return load_yaml("config/followups.yml")
 
 
 class ActionProviderContact(Action):
@@ -52,6 +61,8 @@ class ActionTellMore(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         topic, page = last_topic(tracker)
         if topic is None:
+            topic, page = tracker.get_slot("last_topic"), 0
+        if topic not in information_intents():
             dispatcher.utter_message(response="utter_ask_topics")
             return []
         short_answer = domain.get("responses", {}).get(f"utter_{topic}", [{}])[0]
@@ -61,4 +72,87 @@ class ActionTellMore(Action):
             dispatcher.utter_message(response="utter_ask_topics")
         else:
             dispatcher.utter_message(text=more, buttons=short_answer.get("buttons", []))
+        return []
+
+
+class ActionNextStep(Action):
+    """"And after that?": the topic that follows the last one (config/followups.yml `next`)."""
+
+    def name(self) -> Text:
+        return "action_next_step"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        following = followups().get("next", {}).get(tracker.get_slot("last_topic") or "")
+        if not following:
+            dispatcher.utter_message(response="utter_ask_topics")
+            return []
+        dispatcher.utter_message(response=f"utter_{following}")
+        return [SlotSet("last_topic", following)]
+
+
+class ActionFollowupSafety(Action):
+    """"Is that safe?": what the source says about safety for the last topic, or an honest "not covered"."""
+
+    def name(self) -> Text:
+        return "action_followup_safety"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        answer = followups().get("safe", {}).get(tracker.get_slot("last_topic") or "")
+        dispatcher.utter_message(response=f"utter_{answer}" if answer else "utter_ask_not_covered")
+        return []
+
+
+def answerable(intent: Optional[str]) -> bool:
+    entry = contract().get(intent or "")
+    return bool(entry) and entry["group"] in ANSWERABLE_GROUPS and entry.get("set_by") != "safety_net" and (
+        intent not in NEVER_OFFERED
+    )
+
+
+class ActionAnswerAfterCheck(Action):
+    """"No, it isn't happening now" after "Is this happening right now?": the answer to what was asked."""
+
+    def name(self) -> Text:
+        return "action_answer_after_check"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        asked = None
+        for event in reversed(tracker.events):
+            safety = (event.get("parse_data") or {}).get("safety") if event.get("event") == "user" else None
+            if safety and safety.get("outcome") == "asked":
+                asked = safety.get("answer_intent") or safety.get("classifier_intent")
+                break
+        if not answerable(asked):
+            dispatcher.utter_message(response="utter_affirm")
+            return []
+        dispatcher.utter_message(text=followups()["after_check"])
+        dispatcher.utter_message(response=f"utter_{asked}")
+        return [SlotSet("last_topic", asked)] if asked in information_intents() else []
+
+
+class ActionClarify(Action):
+    """Low or split confidence: "Did you mean ...?" with the likeliest topics, never a confident wrong answer.
+
+    The FallbackClassifier (config.yml) decides when; config/followups.yml `clarify` says how many topics to offer
+    and the least confidence a topic needs to be offered. With none above it, the family is asked to rephrase."""
+
+    def name(self) -> Text:
+        return "action_clarify"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        settings = followups().get("clarify", {})
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        named = titles()
+        options = [
+            r["name"]
+            for r in ranking
+            if answerable(r.get("name")) and r["name"] in named and r.get("confidence", 0) >= settings.get("min", 0.1)
+        ][: int(settings.get("options", 3))]
+        if not options:
+            dispatcher.utter_message(text=" ".join(settings["rephrase"].split()))
+            dispatcher.utter_message(response="utter_ask_topics")
+            return []
+        buttons = [{"title": named[o], "payload": f"/{o}"} for o in options]
+        buttons.append({"title": "Something else", "payload": "/ask_topics"})
+        dispatcher.utter_message(text=settings["text"], buttons=buttons)
         return []

@@ -15,13 +15,28 @@ _TRANSLATE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "—
 
 @functools.cache
 def contract() -> Dict[str, Dict]:
-    """Every contract intent with its group, source paragraphs and escalation level."""
-    spec = load_yaml(str(setting_path("topic_contract")))
-    return {
-        entry["intent"]: {**entry, "group": group, "source": entry.get("source", [])}
-        for group, entries in spec.items()
-        for entry in entries
-    }
+    """Every topic - the contract's and the project's own (config/topics.yml) - with its group, source paragraphs
+    and escalation level. The project's file may add topics, never redefine a contract one."""
+    topics: Dict[str, Dict] = {}
+    for key in ("topic_contract", "project_topics"):
+        spec = load_yaml(str(setting_path(key)))
+        for group in ("information", "escalation", "conversation"):
+            for entry in spec.get(group) or ():
+                if entry["intent"] in topics:
+                    raise ValueError(f"{entry['intent']} is defined twice ({key})")
+                topics[entry["intent"]] = {**entry, "group": group, "source": entry.get("source", []), "origin": key}
+    return topics
+
+
+def contract_intents() -> List[str]:
+    """The intents the read-only topic contract names (the ones the assistant must keep)."""
+    return [name for name, entry in contract().items() if entry["origin"] == "topic_contract"]
+
+
+@functools.cache
+def titles() -> Dict[str, str]:
+    """Short titles for buttons and "Did you mean ...?" (config/topics.yml)."""
+    return dict(load_yaml(str(setting_path("project_topics"))).get("titles") or {})
 
 
 def information_intents() -> List[str]:
@@ -35,7 +50,15 @@ def source_paragraphs() -> Tuple[str, ...]:
 
 
 def paragraphs_for(intent: str) -> List[str]:
-    return [source_paragraphs()[n - 1] for n in contract()[intent]["source"]]
+    """The source paragraphs an answer may be taken from: the topic's own, plus config/topics.yml's extra_sources."""
+    extra = (load_yaml(str(setting_path("project_topics"))).get("extra_sources") or {}).get(intent, [])
+    return [source_paragraphs()[n - 1] for n in list(contract()[intent]["source"]) + list(extra)]
+
+
+def quotable(sentence: str) -> bool:
+    """False for the source's sentences that speak as its own provider (config/topics.yml: never_quote)."""
+    banned = load_yaml(str(setting_path("project_topics"))).get("never_quote") or ()
+    return not any(phrase.lower() in sentence.lower() for phrase in banned)
 
 
 def sentences(text: str) -> List[str]:
@@ -62,7 +85,7 @@ def more_about(intent: str, already_shown: str, page: int = 0, per_page: int = 3
         sentence
         for paragraph in paragraphs_for(intent)
         for sentence in sentences(paragraph)
-        if coverage(sentence, already_shown) < 0.6
+        if coverage(sentence, already_shown) < 0.6 and quotable(sentence)
     ]
     chunk = unseen[page * per_page : (page + 1) * per_page]
     return " ".join(chunk) if chunk else None

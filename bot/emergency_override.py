@@ -1,37 +1,48 @@
-"""Rasa NLU component: the safety net's verdict overrides the classifier's intent.
+"""Rasa NLU component: the safety net decides before the classifier's intent can.
 
-Placed after the intent classifier and before the FallbackClassifier in config.yml, so an emergency phrase is never
-lost to a low confidence or a wrong guess. The match is recorded in the parse data under "safety" for staff review.
+Placed after the intent classifier and before the FallbackClassifier in config.yml. For each message the safety net
+(bot.safety) says now / not now / unclear:
+
+- now: the intent becomes the emergency intent (emergency_medical, emergency_self_harm, emergency_both, or their
+  Spanish `_es` forms), at confidence 1, so no threshold or guess can lose it;
+- unclear: safety_check_medical / safety_check_self_harm ("Is this happening right now?", which carries 911 and 988);
+- not now: the classifier's topic stands (bot.rasa_nlg adds the "if this is happening right now" line); when the
+  classifier can't place the question (its best non-emergency topic is weak), the source's own answer for that kind
+  of danger (config/safety.yml `topics`) answers it;
+- no danger words: the classifier's topic stands, except that the classifier may not answer with an emergency on its
+  own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
+  tells a family to call 911 for a question.
+
+The decision is recorded in the parse data under "safety" for the staff console (bot.safety.SafetyDecision.record).
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-import spacy
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import SPACY_DOCS
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety import EmergencyDetector
-from bot.settings import project_path, setting_path
+from bot.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
+
+CLASSIFIER_EMERGENCIES = {"emergency_medical": MEDICAL, "emergency_self_harm": SELF_HARM}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class EmergencyOverride(GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {"patterns": None, "spacy_pipeline": None}
+        # min_backstop_confidence: the classifier's own emergency guess is asked about only above this confidence
+        return {"min_backstop_confidence": 0.5}
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        pipeline = config.get("spacy_pipeline")
-        nlp = spacy.load(project_path(pipeline) if pipeline else setting_path("spacy_pipeline"))
-        self.detector = EmergencyDetector.from_settings(nlp)
+        self.net = SafetyNet.from_settings()
+        self.min_backstop = float(config.get("min_backstop_confidence", 0.5))
 
     @classmethod
     def create(
@@ -48,24 +59,48 @@ class EmergencyOverride(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            self._override(message)
+            self._decide(message)
         return messages
 
-    def _override(self, message: Message) -> None:
+    def _decide(self, message: Message) -> None:
         text = message.get(TEXT) or ""
-        if not text.strip():
+        if not text.strip() or text.startswith("/"):  # buttons send intents ("/emergency_medical") directly
             return
-        doc = message.get(SPACY_DOCS[TEXT])
-        emergency = self.detector.detect_doc(doc) if doc is not None else self.detector.detect(text)
-        if emergency is None:
+        predicted: Dict[Text, Any] = message.get(INTENT) or {}
+        ranking: List[Dict[Text, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
+        decision = self.net.decide(text)
+        guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
+        if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:
+            decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text))
+        topic = _best_topic(ranking)  # the classifier's best answer that is not an emergency
+        if decision is not None and (topic is None or topic["confidence"] < self.net.topic_min):
+            # danger mentioned in a question the classifier can't place: the source's own answer for that kind
+            topic = {"name": self.net.topics[MEDICAL if decision.kind == MEDICAL else SELF_HARM], "confidence": 1.0}
+        if decision is None or decision.outcome == NOT_NOW:
+            if guessed_kind or decision is not None:  # the classifier alone never answers with an emergency
+                self._set(message, topic, ranking)
+            if decision is not None:
+                message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
             return
-        predicted: Optional[Dict[Text, Any]] = message.get(INTENT)
-        message.set(
-            "safety",
-            {"phrase": emergency.phrase, "classifier_intent": (predicted or {}).get("name")},
-            add_to_output=True,
-        )
-        top = {"name": emergency.intent, "confidence": 1.0}
-        ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != emergency.intent]
+        message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
+        self._set(message, {"name": decision.intent, "confidence": 1.0}, ranking)
+
+    @staticmethod
+    def _set(message: Message, top: Optional[Dict[Text, Any]], ranking: List[Dict[Text, Any]]) -> None:
+        if top is None:
+            return
+        rest = [r for r in ranking if r.get("name") != top["name"]]
         message.set(INTENT, top, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [top] + ranking, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [top] + rest, add_to_output=True)
+
+
+def _best_topic(ranking: List[Dict[Text, Any]]) -> Optional[Dict[Text, Any]]:
+    """The classifier's best guess that is not an emergency, its confidence renormalised without the emergency
+    intents (so "what does an overdose look like", which shares words with emergencies, keeps a fair score for the
+    FallbackClassifier to judge)."""
+    others = [r for r in ranking if r.get("name") not in CLASSIFIER_EMERGENCIES]
+    if not others:
+        return None
+    rest = sum(r.get("confidence", 0.0) for r in ranking if r.get("name") in CLASSIFIER_EMERGENCIES)
+    best = others[0]
+    return {"name": best["name"], "confidence": min(1.0, best.get("confidence", 0.0) / max(1e-9, 1.0 - rest))}

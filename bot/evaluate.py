@@ -1,4 +1,4 @@
-"""NLU evaluation on the held-out set (tests/nlu_holdout.yml).
+"""`make eval`: the hold-out set, the blind set, cross-validation, the crisis sets and the dialogues, side by side.
 
     python -m bot.evaluate                       # the trained model: the report of `make eval`
     python -m bot.evaluate --compare DIR         # train and evaluate every candidate config in DIR
@@ -19,10 +19,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
+from bot import rasa_patches
 from bot.settings import PROJECT_ROOT
 from bot.training import train
 
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
+BLIND = PROJECT_ROOT / "tests" / "nlu_blind.yml"
+# tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
+CRISIS_SETS = ("crisis_cases", "crisis_blind", "crisis_blind2", "crisis_blind3")
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
@@ -37,6 +41,7 @@ class Prediction:
     seconds: float
     raw_intent: str  # the classifier's top intent before the FallbackClassifier
     raw_confidence: float
+    second_confidence: float = 0.0  # the runner-up's, for the ambiguity threshold
 
 
 @dataclass
@@ -74,6 +79,7 @@ def quiet_logs() -> None:
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
 
+@rasa_patches.patched()  # the code the Rasa server runs (config/patches.yml), undone afterwards
 def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
     from rasa.core.agent import Agent
 
@@ -87,11 +93,13 @@ def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
             parsed = await agent.parse_message(text)
             seconds = time.perf_counter() - start
             intent = parsed.get("intent") or {}
-            raw = next((r for r in parsed.get("intent_ranking") or [] if r.get("name") != FALLBACK), intent)
+            ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != FALLBACK] or [intent]
+            raw = ranking[0]
             out.append(
                 Prediction(
                     text, expected, intent.get("name") or "", intent.get("confidence") or 0.0, seconds,
                     raw.get("name") or "", raw.get("confidence") or 0.0,
+                    ranking[1].get("confidence", 0.0) if len(ranking) > 1 else 0.0,
                 )
             )
         return out
@@ -103,8 +111,8 @@ def report(model: Path, predictions: List[Prediction], training_seconds: Optiona
     from sklearn.metrics import f1_score
 
     n = len(predictions)
-    correct = [p for p in predictions if p.predicted == p.expected]
-    wrong = [p for p in predictions if p.predicted != p.expected]
+    correct = [p for p in predictions if right(p.predicted, p.expected)]
+    wrong = [p for p in predictions if not right(p.predicted, p.expected)]
     labels = sorted({p.expected for p in predictions})
     macro_f1 = f1_score(
         [p.expected for p in predictions], [p.predicted for p in predictions], labels=labels, average="macro",
@@ -114,7 +122,7 @@ def report(model: Path, predictions: List[Prediction], training_seconds: Optiona
     for intent in EMERGENCY_INTENTS:
         cases = [p for p in predictions if p.expected == intent]
         if cases:
-            recall[intent] = sum(p.predicted == intent for p in cases) / len(cases)
+            recall[intent] = sum(right(p.predicted, intent) for p in cases) / len(cases)
     latencies = sorted(p.seconds * 1000 for p in predictions)
     pairs = Counter((p.expected, p.predicted) for p in wrong)
     return Report(
@@ -145,13 +153,149 @@ def sweep(predictions: List[Prediction]) -> Dict[float, Tuple[float, float, floa
     return table
 
 
+def right(predicted: str, expected: str) -> bool:
+    """An emergency is right when the safety net answered it as one (any emergency form) or asked about it."""
+    if expected in EMERGENCY_INTENTS:
+        return predicted.startswith("emergency_") or predicted.startswith("safety_check_")
+    return predicted == expected
+
+
+def cross_validation(folds: int = 5, config: Path = PROJECT_ROOT / "config.yml") -> List[Prediction]:
+    """Predictions for every training example by a model trained on the other folds (stratified by intent,
+    seeded), so thresholds are tuned on data the model did not see, never on the hold-out or blind sets."""
+    import random
+
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    data = load_data(str(PROJECT_ROOT / "data" / "nlu.yml"))
+    by_intent: Dict[str, List] = {}
+    for example in data.intent_examples:
+        by_intent.setdefault(example.get("intent"), []).append(example)
+    fold_of = {}
+    rng = random.Random(42)
+    for examples in by_intent.values():
+        rng.shuffle(examples)
+        for i, example in enumerate(examples):
+            fold_of[id(example)] = i % folds
+    out = PROJECT_ROOT / "results" / "cv"
+    out.mkdir(parents=True, exist_ok=True)
+    predictions: List[Prediction] = []
+    for fold in range(folds):
+        train_part = data.filter_training_examples(lambda e, k=fold: fold_of.get(id(e), -1) != k)
+        held = [(e.get("text"), e.get("intent")) for e in data.intent_examples if fold_of[id(e)] == fold]
+        nlu_file = out / f"fold-{fold}.yml"
+        nlu_file.write_text(RasaYAMLWriter().dumps(train_part))
+        model, _ = train(config, out, f"fold-{fold}", nlu_only=True, nlu=str(nlu_file))
+        predictions += predict(model, held)
+        print(f"cross-validation fold {fold + 1}/{folds}: {len(held)} messages", flush=True)
+    return predictions
+
+
+def threshold_grid(predictions: List[Prediction]) -> List[Tuple[float, float, float, float, float]]:
+    """(threshold, ambiguity, accuracy, asked-back rate, confidently wrong) for each pair of FallbackClassifier
+    settings: a message is answered when its top intent reaches the threshold and leads the runner-up by the
+    ambiguity margin; otherwise the assistant asks ("Did you mean ...?")."""
+    n = len(predictions)
+    rows = []
+    for threshold in (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
+        for ambiguity in (0.0, 0.05, 0.1, 0.15, 0.2):
+            answered = [
+                p for p in predictions
+                if p.raw_intent in EMERGENCY_INTENTS
+                or (p.raw_confidence >= threshold and p.raw_confidence - p.second_confidence >= ambiguity)
+            ]
+            good = sum(right(p.raw_intent, p.expected) for p in answered)
+            rows.append((threshold, ambiguity, good / n, 1 - len(answered) / n, (len(answered) - good) / n))
+    return rows
+
+
+def best_thresholds(rows: List[Tuple[float, float, float, float, float]], max_wrong: float = 0.01) -> Tuple:
+    """The most accurate setting whose confidently-wrong rate stays under max_wrong (else the least wrong)."""
+    within = [r for r in rows if r[4] <= max_wrong]
+    return max(within, key=lambda r: (r[2], -r[3])) if within else min(rows, key=lambda r: (r[4], -r[2]))
+
+
 def training_seconds(model: Path) -> Optional[float]:
     record = model.with_suffix("").with_suffix(".train.json")
     return json.loads(record.read_text())["seconds"] if record.exists() else None
 
 
-def evaluate(model: Path = MODEL) -> Report:
-    return report(model, predict(model, holdout_examples()), training_seconds(model))
+def evaluate(model: Path = MODEL, path: Path = HOLDOUT) -> Report:
+    return report(model, predict(model, holdout_examples(path)), training_seconds(model))
+
+
+def crisis_report(model: Path, paths: List[Path]) -> List[Tuple[str, Dict[str, float]]]:
+    """Each crisis set through the whole NLU pipeline: how many emergencies got the emergency answer or the
+    "is this happening now?" question (both carry 911 / 988) in the first reply, with 988 when self-harm was
+    involved and in Spanish when the message was Spanish; how many non-emergencies got either."""
+    import yaml
+    from rasa.core.agent import Agent
+
+    quiet_logs()
+    agent = Agent.load(str(model))
+    rows = []
+    for path in paths:
+        cases = yaml.safe_load(path.read_text())["cases"]
+        count: Counter = Counter()
+        for case in cases:
+            name = asyncio.run(agent.parse_message(case["text"]))["intent"]["name"]
+            now, asked = name.startswith("emergency_"), name.startswith("safety_check_")
+            if case["expect"] == "not_emergency":
+                count["others"] += 1
+                count["false_alarm"] += now
+                count["asked_others"] += asked
+                continue
+            count["emergencies"] += 1
+            count["caught"] += now or asked
+            count["asked_emergencies"] += asked
+            if case["expect"] in ("emergency_self_harm", "emergency_both"):
+                count["self_harm"] += 1
+                count["self_harm_with_988"] += asked or "self_harm" in name or "both" in name
+            if case["lang"] == "es":
+                count["spanish"] += 1
+                count["spanish_in_spanish"] += now and name.endswith("_es")
+        rows.append((path.name, {
+            "emergencies": count["emergencies"],
+            "recall": count["caught"] / count["emergencies"],
+            "asked_emergencies": count["asked_emergencies"] / count["emergencies"],
+            "self_harm_with_988": count["self_harm_with_988"] / max(count["self_harm"], 1),
+            "spanish_in_spanish": count["spanish_in_spanish"] / max(count["spanish"], 1),
+            "others": count["others"],
+            "false_alarm_rate": count["false_alarm"] / count["others"],
+            "asked_rate": count["asked_others"] / count["others"],
+        }))
+    return rows
+
+
+def dialogue_report() -> Dict[str, float]:
+    """tests/dialogues.yml end to end over HTTP: an action server and a Rasa server on a scratch SQLite file."""
+    import tempfile
+
+    import requests
+
+    from bot.dialogues import run, summary
+    from bot.processes import action_service, free_port, rasa_service
+
+    work = Path(tempfile.mkdtemp(prefix="dialogues-"))
+    actions = action_service(free_port(), work / "actions.log").start()
+    endpoints = work / "endpoints.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: {actions.url}/webhook\n  enable_selective_domain: true\n"
+        f"tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n  dialect: sqlite\n"
+        f"  db: {work / 'conversations.db'}\nnlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
+    )
+    rasa = rasa_service(free_port(), endpoints, work / "rasa.log").start()
+
+    def say(sender: str, text: str) -> List[dict]:
+        body = {"sender": sender, "message": text}
+        return requests.post(f"{rasa.url}/webhooks/rest/webhook", json=body, timeout=60).json()
+
+    try:
+        return summary(run(say))
+    finally:
+        rasa.stop()
+        actions.stop()
 
 
 def print_report(r: Report, verbose: bool = False) -> None:
@@ -209,15 +353,56 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="a directory of candidate config files")
     parser.add_argument("--verbose", action="store_true", help="list every misclassified message")
     parser.add_argument("--json", type=Path, help="also write the report as JSON")
+    parser.add_argument("--cv", type=int, default=5, help="cross-validation folds (0: skip)")
+    parser.add_argument("--only", choices=["holdout", "blind", "cv", "crisis", "dialogues"], action="append")
     args = parser.parse_args()
     if args.compare:
         compare(args.compare)
         return
-    r = evaluate(args.model)
-    print_report(r, args.verbose)
+    wanted = set(args.only or ["holdout", "blind", "cv", "crisis", "dialogues"])
+    results: Dict[str, object] = {}
+    if "holdout" in wanted:
+        print("== hold-out set (tests/nlu_holdout.yml: written with the training data; the old headline) ==")
+        r = evaluate(args.model)
+        print_report(r, args.verbose)
+        results["holdout"] = asdict(r)
+    if "blind" in wanted:
+        print("\n== blind set (tests/nlu_blind.yml: written independently, only evaluated) ==")
+        r = evaluate(args.model, BLIND)
+        print_report(r, args.verbose)
+        results["blind"] = asdict(r)
+    if "cv" in wanted and args.cv:
+        print(f"\n== {args.cv}-fold cross-validation on data/nlu.yml (thresholds are tuned here) ==")
+        cv = cross_validation(args.cv)
+        r = report(args.model, cv, None)
+        print_report(r, args.verbose)
+        grid = threshold_grid(cv)
+        print("FallbackClassifier settings (threshold, ambiguity): accuracy / asked back / confidently wrong")
+        for threshold, ambiguity, accuracy, asked, wrong in grid:
+            print(f"  {threshold:.2f}, {ambiguity:.2f}: {accuracy:.1%} / {asked:.1%} / {wrong:.1%}")
+        best = best_thresholds(grid)
+        print(f"best with confidently wrong <= 1%: threshold {best[0]}, ambiguity {best[1]} "
+              f"({best[2]:.1%} / {best[3]:.1%} / {best[4]:.1%})")
+        results["cross_validation"] = {"report": asdict(r), "best": best}
+    if "crisis" in wanted:
+        print("\n== crisis sets (first reply: emergency answer or 'is this happening now?', both with 911/988) ==")
+        paths = [PROJECT_ROOT / "tests" / f"{name}.yml" for name in CRISIS_SETS]
+        for name, row in crisis_report(args.model, paths):
+            print(f"{name}: {row['emergencies']} emergencies, recall {row['recall']:.1%} "
+                  f"(asked {row['asked_emergencies']:.1%}), self-harm with 988 {row['self_harm_with_988']:.1%}, "
+                  f"Spanish answered in Spanish {row['spanish_in_spanish']:.1%}; {row['others']} non-emergencies, "
+                  f"emergency answer first {row['false_alarm_rate']:.1%}, asked {row['asked_rate']:.1%}")
+            results[f"crisis:{name}"] = row
+    if "dialogues" in wanted:
+        print("\n== dialogues (tests/dialogues.yml: whole conversations over HTTP, written independently) ==")
+        d = dialogue_report()
+        print(f"{d['turns']} turns: turn accuracy {d['turn_accuracy']:.1%}, asked to clarify "
+              f"{d['asked_to_clarify']:.1%}, information turns answered as an emergency "
+              f"{d['information_turns_answered_as_emergency']}")
+        results["dialogues"] = d
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(asdict(r), indent=2))
+        args.json.write_text(json.dumps(results, indent=2, default=str))
 
 
 if __name__ == "__main__":

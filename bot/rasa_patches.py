@@ -1,4 +1,7 @@
-"""Measured speed-ups of Rasa 3.6 internals, installed when the Rasa server loads our REST channel.
+"""Measured speed-ups of Rasa 3.6 internals, installed explicitly by every entry that runs the model: the Rasa server
+and `make shell` (python -m bot.rasa_cli), `make eval` (bot.evaluate) and the tests (a fixture that undoes them).
+config/patches.yml switches each one on or off and names the one Rasa version they were checked against: install()
+refuses any other (they replace private Rasa code, which may change in any release).
 
 - Rasa validates every action server response with ``jsonschema.validate``, which checks the schema itself before
   every validation: about a fifth of a turn's CPU under load (README, "Where the time goes"). Here the response schema
@@ -19,8 +22,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, List, Optional, Set, Text, Tuple
+import logging
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Text, Tuple
 
+import rasa
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
@@ -31,6 +37,10 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 
+from bot.settings import load_yaml
+
+CONFIG = "config/patches.yml"
+logger = logging.getLogger(__name__)
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_rule_key_to_state = RulePolicy._rule_key_to_state
 _rasa_get_possible_keys = RulePolicy._get_possible_keys
@@ -124,25 +134,105 @@ def _run_in_order(
     return dict(results[target] for target in run_targets)
 
 
-# (class, attribute, ours, Rasa's)
-PATCHES: List[Tuple[Any, str, Any, Any]] = [
-    (RemoteAction, "_validate_action_result", _validate_action_result, _rasa_validate_action_result),
-    (Event, "resolve_by_type", staticmethod(_resolve_by_type), staticmethod(_rasa_resolve_by_type)),
-    (RulePolicy, "_rule_key_to_state", staticmethod(_rule_key_to_state), staticmethod(_rasa_rule_key_to_state)),
-    (RulePolicy, "_get_possible_keys", _get_possible_keys, _rasa_get_possible_keys),
-    (DaskGraphRunner, "run", _run_in_order, _dask_run),
-]
+# name in config/patches.yml -> the (class, attribute, ours, Rasa's) it replaces
+PATCHES: Dict[str, List[Tuple[Any, str, Any, Any]]] = {
+    "action_response_validator": [
+        (RemoteAction, "_validate_action_result", _validate_action_result, _rasa_validate_action_result),
+    ],
+    "event_class_cache": [
+        (Event, "resolve_by_type", staticmethod(_resolve_by_type), staticmethod(_rasa_resolve_by_type)),
+    ],
+    "rule_key_cache": [
+        (RulePolicy, "_rule_key_to_state", staticmethod(_rule_key_to_state), staticmethod(_rasa_rule_key_to_state)),
+    ],
+    "rule_lookback": [(RulePolicy, "_get_possible_keys", _get_possible_keys, _rasa_get_possible_keys)],
+    "graph_in_order": [(DaskGraphRunner, "run", _run_in_order, _dask_run)],
+}
 
 
-def install() -> None:
-    for owner, name, ours, _ in PATCHES:
-        setattr(owner, name, ours)
+class RasaVersionError(RuntimeError):
+    """The installed Rasa is not the version the patches were checked against."""
+
+
+def check_rasa_version(version: Optional[str] = None) -> None:
+    """Refuse to patch any Rasa but the pinned one: the patches replace private code that any release may change."""
+    pinned = str(load_yaml(CONFIG)["rasa_version"])
+    version = version or rasa.__version__
+    if version != pinned:
+        raise RasaVersionError(
+            f"bot/rasa_patches.py replaces internals of Rasa {pinned}, but Rasa {version} is installed: refusing "
+            f"to patch it. Compare each patch with the new Rasa code (tests/test_rasa_patches.py), then set "
+            f"rasa_version in {CONFIG}."
+        )
+
+
+def switches(configured: Optional[Mapping[str, Any]] = None) -> Dict[str, bool]:
+    """Each patch's on/off switch (config/patches.yml); every patch must be listed, and nothing else."""
+    configured = load_yaml(CONFIG)["patches"] if configured is None else configured
+    if set(configured) != set(PATCHES):
+        raise ValueError(
+            f"{CONFIG} must switch exactly these patches on or off: {sorted(PATCHES)} "
+            f"(missing: {sorted(set(PATCHES) - set(configured))}, unknown: {sorted(set(configured) - set(PATCHES))})"
+        )
+    for name, value in configured.items():
+        if not isinstance(value, bool):
+            raise ValueError(f"{CONFIG}: patches.{name} must be true or false, not {value!r}")
+    return dict(configured)
+
+
+def install(configured: Optional[Mapping[str, Any]] = None) -> List[str]:
+    """Check the Rasa version, then put in the patches switched on (the others get Rasa's code); their names."""
+    check_rasa_version()
+    on = switches(configured)
+    for name, replacements in PATCHES.items():
+        for owner, attribute, ours, theirs in replacements:
+            setattr(owner, attribute, ours if on[name] else theirs)
+    names = [name for name in PATCHES if on[name]]
+    logger.info("Rasa %s patched (%s): %s", rasa.__version__, CONFIG, ", ".join(names) or "nothing")
+    return names
 
 
 def uninstall() -> None:
     """Rasa's own code back (tests compare the two)."""
-    for owner, name, _, rasa in PATCHES:
-        setattr(owner, name, rasa)
+    for replacements in PATCHES.values():
+        for owner, attribute, _, theirs in replacements:
+            setattr(owner, attribute, theirs)
 
 
-__all__ = ["install", "uninstall", "ValidationError"]
+def installed() -> List[str]:
+    """The names of the patches in place now."""
+    return [
+        name for name, replacements in PATCHES.items()
+        if all(vars(owner).get(attribute) is ours for owner, attribute, ours, _ in replacements)
+    ]
+
+
+def log_state() -> None:
+    """Say in the log which patches are in place (the REST channel calls this once Rasa has set up its logging)."""
+    missing = [name for name, on in switches().items() if on and name not in installed()]
+    if missing:
+        logger.warning(
+            "Rasa patches switched on in %s but not installed: %s. Start Rasa with `python -m bot.rasa_cli run` to "
+            "run the code that ships.", CONFIG, ", ".join(missing),
+        )
+    else:
+        logger.info("Rasa patches in place: %s", ", ".join(installed()) or "none")
+
+
+@contextmanager
+def patched(configured: Optional[Mapping[str, Any]] = None) -> Iterator[List[str]]:
+    """install() for the duration of a block, then whatever was there before back (tests, evaluation)."""
+    before = [
+        (owner, attribute, vars(owner)[attribute]) for group in PATCHES.values() for owner, attribute, _, _ in group
+    ]
+    try:
+        yield install(configured)
+    finally:
+        for owner, attribute, previous in before:
+            setattr(owner, attribute, previous)
+
+
+__all__ = [
+    "RasaVersionError", "ValidationError", "check_rasa_version", "install", "installed", "log_state", "patched",
+    "uninstall",
+]

@@ -1,81 +1,291 @@
-"""The deterministic safety net: emergency phrases matched on spaCy lemmas.
+"""The deterministic safety net: is someone in danger right now, only mentioned in danger, or is it unclear?
 
-The phrases live in config/safety.yml (syntax explained there). EmergencyDetector is plain spaCy so it can be tested
-and reused on its own; bot.emergency_override wraps it as a Rasa NLU component.
+Plain Python (no Rasa, no spaCy) so the NLU component (bot.emergency_override), the REST channel's failure path
+and its turn gate share one decision. The phrases, context markers and their sources live in config/safety.yml,
+which also explains the reading step by step. Regular expressions on a normalised text keep it deterministic and
+well under a millisecond a message (`python -m bot.safety --bench`).
 """
 
 from __future__ import annotations
 
-import itertools
+import functools
+import re
+import sys
+import time
+import unicodedata
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, List, Optional, Pattern, Tuple
 
-import spacy
-from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc
+from rapidfuzz.distance import DamerauLevenshtein
+from rapidfuzz.process import extractOne
 
 from bot.settings import load_yaml, setting_path
 
-# When phrases of both kinds match, the medical emergency comes first: 911 before anything else.
-PRIORITY = ("emergency_medical", "emergency_self_harm")
+NOW, NOT_NOW, ASKED = "now", "not_now", "asked"
+MEDICAL, SELF_HARM, BOTH = "medical", "self_harm", "both"
+_URGENCY = {NOW: 3, ASKED: 2, NOT_NOW: 1}
+
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
+# Contractions with an apostrophe; the apostrophe-less spellings (isnt, cant, hes) are in config/safety.yml.
+_CONTRACTIONS: Tuple[Tuple[Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"\bcan't\b|\bcannot\b", "can not"),
+        (r"\bwon't\b", "will not"),
+        (r"\bain't\b", "is not"),
+        (r"\b(\w+)n't\b", r"\1 not"),
+        (r"\b(he|she|it|that|there|what|who|where)'s\b", r"\1 is"),
+        (r"\bi'm\b", "i am"),
+        (r"\b(\w+)'re\b", r"\1 are"),
+        (r"\b(\w+)'ll\b", r"\1 will"),
+        (r"\b(\w+)'ve\b", r"\1 have"),
+        (r"\b(\w+)'d\b", r"\1 would"),
+        (r"\bo\.?d\.?'?e?d\b", "overdosed"),
+    )
+)
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_NON_WORD = re.compile(r"[^\w!?.,;\n]+")
+_SENTENCE = re.compile(r"[.!?;\n]+")
+_CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
+_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently)\b")
+_AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
+_MACRO = re.compile(r"\{([a-z_]+)\}")
 
 
 @dataclass(frozen=True)
-class Emergency:
-    intent: str
-    phrase: str  # the phrase of config/safety.yml that matched
+class SafetyDecision:
+    outcome: str  # now | not_now | asked
+    kind: str  # medical | self_harm | both
+    phrase: str  # the words that matched, from the normalised message
+    group: str  # the config/safety.yml group that matched
+    language: str  # en | es: the language the emergency answer starts in
 
-
-def _choices(nlp: Language, item: str) -> List[List[Dict[str, Any]]]:
-    """One phrase item (word, =word, a|=b, _) as its alternative token-pattern sequences."""
-    if item == "_":
-        return [[{"OP": "?"}]]
-    exact = item.startswith("=")
-    lemmas: List[str] = []
-    choices: List[List[Dict[str, Any]]] = []
-    for alternative in item.lstrip("=").split("|"):
-        alt_exact = exact or alternative.startswith("=")
-        tokens = list(nlp.make_doc(alternative.lstrip("=").lower()))
-        if len(tokens) > 1 or alt_exact:
-            # "can't" -> "ca", "n't": contractions are matched word by word, as written.
-            choices.append([{"LOWER": t.lower_} for t in tokens])
-        else:
-            lemmas.append(nlp(tokens[0].text)[0].lemma_)
-    if lemmas:
-        choices.append([{"LEMMA": {"IN": lemmas}}])
-    return choices
-
-
-def _patterns(nlp: Language, phrase: str) -> List[List[Dict[str, Any]]]:
-    """Every token-pattern sequence a phrase of config/safety.yml stands for."""
-    choices = [_choices(nlp, item) for item in phrase.split()]
-    return [sum(combination, []) for combination in itertools.product(*choices)]
-
-
-class EmergencyDetector:
-    def __init__(self, nlp: Language, phrases: Dict[str, Iterable[str]]) -> None:
-        self.nlp = nlp
-        self.matcher = Matcher(nlp.vocab)
-        self._phrases: Dict[int, Emergency] = {}
-        for intent, intent_phrases in phrases.items():
-            for phrase in intent_phrases:
-                key = f"{intent}:{phrase}"
-                self.matcher.add(key, _patterns(nlp, phrase))
-                self._phrases[nlp.vocab.strings[key]] = Emergency(intent, phrase)
-
-    @classmethod
-    def from_settings(cls, nlp: Optional[Language] = None) -> EmergencyDetector:
-        nlp = nlp or spacy.load(setting_path("spacy_pipeline"))
-        return cls(nlp, load_yaml(str(setting_path("safety_patterns"))))
-
-    def detect_doc(self, doc: Doc) -> Optional[Emergency]:
-        found = [self._phrases[match_id] for match_id, _, _ in self.matcher(doc)]
-        for intent in PRIORITY:
-            for emergency in found:
-                if emergency.intent == intent:
-                    return emergency
+    @property
+    def intent(self) -> Optional[str]:
+        """The intent the assistant answers with: the emergency intents, the "is this happening now?" check, or
+        None (not now: the classifier's own topic answers, with the closing line)."""
+        if self.outcome == NOW:
+            return f"emergency_{self.kind}" + ("_es" if self.language == "es" else "")
+        if self.outcome == ASKED:
+            return f"safety_check_{MEDICAL if self.kind == MEDICAL else SELF_HARM}"
         return None
 
-    def detect(self, text: str) -> Optional[Emergency]:
-        return self.detect_doc(self.nlp(text.lower()))
+    def record(self, classifier_intent: Optional[str], topic: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """What goes into the message's parse data (and so the stored conversation) for staff review; `topic` is the
+        information answer the message gets if it is not (or turns out not to be) an emergency."""
+        return {
+            "outcome": self.outcome,
+            "kind": self.kind,
+            "phrase": self.phrase,
+            "group": self.group,
+            "language": self.language,
+            "classifier_intent": classifier_intent,
+            "answer_intent": (topic or {}).get("name"),
+        }
+
+
+@dataclass(frozen=True)
+class _Group:
+    name: str
+    kind: str
+    tense: str  # state | event | mention | intent
+    patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
+    required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    group: _Group
+    start: int
+    end: int
+    text: str
+    spanish: bool
+
+
+class SafetyNet:
+    def __init__(self, config: Dict[str, Any]) -> None:
+        macros = {name: value for name, value in (config.get("macros") or {}).items()}
+
+        def compile_all(patterns: Iterable[str]) -> Tuple[Pattern[str], ...]:
+            return tuple(re.compile(_MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), p)) for p in patterns)
+
+        self.notes: Dict[str, str] = dict(config.get("notes") or {})
+        self.topics: Dict[str, str] = dict(config.get("topics") or {})
+        self.topic_min = float(config.get("topic_min_confidence", 0.3))
+        self.misspellings: Dict[str, str] = {str(k): str(v) for k, v in (config.get("misspellings") or {}).items()}
+        self.figures = compile_all(list(config.get("figures") or ()) + list(config.get("negations") or ()))
+        self.frames = compile_all(config.get("frames") or ())
+        self.past = compile_all(config.get("past") or ())
+        self.recent = compile_all(config.get("recent") or ())
+        self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
+        self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
+        spanish = config.get("spanish") or {}
+        self.spanish_words = frozenset(spanish.get("words") or ())
+        self.spanish_min = int(spanish.get("min_words", 2))
+        self.groups: List[_Group] = []
+        for group in config.get("groups") or ():
+            english, spanish_patterns = group.get("patterns") or (), group.get("patterns_es") or ()
+            self.groups.append(
+                _Group(
+                    name=group["name"],
+                    kind=group["kind"],
+                    tense=group["tense"],
+                    patterns=tuple((p, False) for p in compile_all(english))
+                    + tuple((p, True) for p in compile_all(spanish_patterns)),
+                    required=compile_all(group.get("all") or ()),
+                )
+            )
+        vocabulary = set(config.get("keywords") or ())
+        self.vocabulary = tuple(sorted(vocabulary))
+        self._vocabulary_set = frozenset(vocabulary)
+
+    @classmethod
+    @functools.cache
+    def from_settings(cls) -> SafetyNet:
+        return cls(load_yaml(str(setting_path("safety_patterns"))))
+
+    # ------------------------------------------------------------------ normalising
+    def normalise(self, text: str) -> str:
+        """Lowercase ASCII words with contractions expanded, runs of a letter shortened and key words spelled right."""
+        text = text.translate(_APOSTROPHES).lower()
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+        for pattern, replacement in _CONTRACTIONS:
+            text = pattern.sub(replacement, text)
+        text = text.replace("'", "").replace("&", " and ").replace("+", " and ")
+        text = _REPEATS.sub(r"\1", text)
+        text = _NON_WORD.sub(" ", text)
+        return " ".join(self._spell(word) for word in re.findall(r"\w+|[!?.,;\n]+", text))
+
+    def _spell(self, word: str) -> str:
+        if word in self.misspellings:
+            return self.misspellings[word]
+        if len(word) < 6 or not word.isalpha() or word in self._vocabulary_set:
+            return word
+        found = extractOne(word, self.vocabulary, scorer=DamerauLevenshtein.distance, score_cutoff=1)
+        if not found or (len(found[0]) == len(word) and found[0][:-1] == word[:-1]):
+            return word  # only the last letter differs: another form of a word ("breaths"), not a misspelling
+        return found[0]
+
+    # ------------------------------------------------------------------ deciding
+    def decide(self, text: str) -> Optional[SafetyDecision]:
+        normal = self.normalise(text)
+        for figure in self.figures:
+            normal = figure.sub(lambda m: " " * len(m.group(0)), normal)
+        hits = self._hits(normal)
+        if not hits:
+            return None
+        medical = any(h.group.kind == MEDICAL for h in hits)
+        cache: Dict[Any, Any] = {}
+        judged = [(self._judge(h, normal, cache), h) for h in hits if h.group.tense != "intent" or medical]
+        judged = [(outcome, h) for outcome, h in judged if outcome is not None]
+        if not judged:
+            return None
+        top = max(_URGENCY[outcome] for outcome, _ in judged)
+        winners = [h for outcome, h in judged if _URGENCY[outcome] == top]
+        outcome = next(o for o, _ in judged if _URGENCY[o] == top)
+        kinds = {h.group.kind for h in winners}
+        if top == _URGENCY[NOW] and MEDICAL in kinds and any(h.group.tense == "intent" for h in winners):
+            kinds.add(SELF_HARM)
+        kind = BOTH if kinds == {MEDICAL, SELF_HARM} else kinds.pop()
+        first = min(winners, key=lambda h: (h.group.tense == "intent", h.start))
+        spanish = any(h.spanish for h in winners) or self._spanish(normal)
+        return SafetyDecision(outcome, kind, first.text.strip(), first.group.name, "es" if spanish else "en")
+
+    def _hits(self, normal: str) -> List[_Hit]:
+        hits = []
+        for group in self.groups:
+            if group.required:
+                found = [p.search(normal) for p in group.required]
+                if all(found):
+                    start = min(m.start() for m in found if m)
+                    end = max(m.end() for m in found if m)
+                    hits.append(_Hit(group, start, end, normal[start:end], False))
+                continue
+            for pattern, spanish in group.patterns:
+                for match in pattern.finditer(normal):
+                    hits.append(_Hit(group, match.start(), match.end(), match.group(0), spanish))
+        return hits
+
+    def _judge(self, hit: _Hit, normal: str, cache: Dict[Any, Any]) -> Optional[str]:
+        clause = _span(_CLAUSE, normal, hit.start)
+        if clause not in cache:  # where each frame of the clause starts
+            text = normal[clause[0] : clause[1]]
+            starts = [m.start() + clause[0] for frame in self.frames for m in frame.finditer(text)]
+            cache[clause] = (starts, any(p.search(text) for p in self.past))
+        frame_starts, clause_past = cache[clause]
+        if any(start <= hit.start for start in frame_starts):
+            return NOT_NOW
+        sentence = _span(_SENTENCE, normal, hit.start)
+        if ("sentence",) + sentence not in cache:
+            cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
+        past, recent, strong, weak = cache[("sentence",) + sentence]
+        tense = hit.group.tense
+        if tense in ("state", "intent"):  # a present condition: only a past marker in its own clause cancels it,
+            # and not when the verb says it is going on ("is convulsing ... stopped her pills last week")
+            progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
+            return NOT_NOW if clause_past and not weak and not progressive else NOW
+        if tense == "event":
+            if past and not strong:
+                return NOT_NOW
+            if recent and not strong:
+                return ASKED
+            return NOW
+        # a mention
+        if past and not strong:
+            return NOT_NOW
+        return NOW if weak else ASKED
+
+    def _markers(self, sentence: str) -> Tuple[bool, bool, bool, bool]:
+        """Whether a sentence has a past, a recent, a strong-now and a (weak or strong) now marker."""
+        past = any(p.search(sentence) for p in self.past)
+        recent = any(p.search(sentence) for p in self.recent)
+        # "years ago now", "a while back now": a now inside or after a past marker says nothing about today
+        sentence = _AGO_NOW.sub(" ", sentence)
+        if past:
+            for marker in self.past:
+                sentence = marker.sub(" ", sentence)
+        strong = any(p.search(sentence) for p in self.now_strong)
+        return past, recent, strong, strong or any(p.search(sentence) for p in self.now_weak)
+
+    def language(self, text: str) -> str:
+        """en or es: the language an emergency answer for this message starts in."""
+        return "es" if self._spanish(self.normalise(text)) else "en"
+
+    def _spanish(self, normal: str) -> bool:
+        words = normal.split()
+        return sum(w in self.spanish_words for w in words) >= self.spanish_min
+
+
+def _span(separator: Pattern[str], text: str, position: int) -> Tuple[int, int]:
+    """The (start, end) of the sentence or clause of `text` around `position`."""
+    start, end = 0, len(text)
+    for match in separator.finditer(text):
+        if match.end() <= position:
+            start = match.end()
+        elif match.start() > position:
+            end = match.start()
+            break
+    return start, end
+
+
+def main(argv: List[str]) -> None:
+    """`python -m bot.safety TEXT...` prints decisions; `--bench` times the decision on the crisis cases."""
+    net = SafetyNet.from_settings()
+    if argv[:1] == ["--bench"]:
+        cases = [c["text"] for c in load_yaml("tests/crisis_cases.yml")["cases"]]
+        for text in cases:  # warm the caches
+            net.decide(text)
+        rounds = []
+        for _ in range(5):
+            started = time.perf_counter()
+            for text in cases:
+                net.decide(text)
+            rounds.append((time.perf_counter() - started) / len(cases) * 1000)
+        print(f"safety decision: {min(rounds):.3f}-{max(rounds):.3f} ms a message over {len(cases)} messages, 5 rounds")
+        return
+    for text in argv:
+        print(f"{net.decide(text)}  <- {net.normalise(text)!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -15,12 +15,13 @@ from bot.settings import PROJECT_ROOT
 MODEL_NAME = "benzo-family"
 
 
-def train(config: Path, out: Path, name: str, nlu_only: bool = False) -> Tuple[Path, float]:
-    """rasa train with the given config; the model path and the wall-clock seconds it took."""
+def train(config: Path, out: Path, name: str, nlu_only: bool = False, nlu: str = "data") -> Tuple[Path, float]:
+    """rasa train with the given config; the model path and the wall-clock seconds it took. `nlu` is the NLU data
+    (a file or directory) of an NLU-only training, e.g. one cross-validation fold."""
     command = [str(Path(sys.executable).parent / "rasa"), "train"] + (["nlu"] if nlu_only else [])
     command += ["--config", str(config), "--out", str(out), "--fixed-model-name", name, "--quiet"]
     # --force: no reuse of cached components, so the recorded time is a whole training run
-    command += ["--nlu", "data"] if nlu_only else ["--force"]
+    command += ["--nlu", nlu] if nlu_only else ["--force"]
     start = time.perf_counter()
     subprocess.run(command, cwd=PROJECT_ROOT, check=True, stdout=subprocess.DEVNULL)
     seconds = time.perf_counter() - start

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Mapping
 
+import yaml
+
 from bot.processes import MODEL, ROOT, action_service, rasa_service, web_service
 from bot.supervision import Check, Program, Supervisor, env_delta, status
 
@@ -53,15 +55,15 @@ class DevProfile:
         return f"sqlite:///{self.var / 'conversations.db'}"
 
     def endpoints(self) -> Path:
-        """endpoints.yml, or the same endpoints with this profile's action port and database."""
+        """endpoints.yml, or a copy with this profile's action port and database: every other section (the NLG
+        that adds the safety note, ...) stays as endpoints.yml has it."""
         if self.default:
             return ROOT / "endpoints.yml"
+        endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+        endpoints["action_endpoint"]["url"] = f"http://localhost:{self.action_port}/webhook"
+        endpoints["tracker_store"]["db"] = str(self.var / "conversations.db")
         path = self.var / "endpoints.yml"
-        path.write_text(
-            f"action_endpoint:\n  url: http://localhost:{self.action_port}/webhook\n  enable_selective_domain: true\n"
-            "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
-            f"  dialect: sqlite\n  db: {self.var / 'conversations.db'}\n"
-        )
+        path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
         return path
 
     def web_env(self) -> dict:

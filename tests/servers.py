@@ -9,7 +9,11 @@ import requests
 
 from bot.processes import BIN, MODEL, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 
-__all__ = ["BIN", "MODEL", "ROOT", "Service", "base_env", "free_port", "say", "texts"]
+__all__ = ["BIN", "MODEL", "ROOT", "SCREENSHOTS", "Service", "base_env", "free_port", "say", "texts"]
+
+# Where the browser tests save the README's screenshots; `make screenshots` copies them to docs/ (tracked files
+# change only on purpose).
+SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
 def action_server(workdir: Path, port: Optional[int] = None) -> Service:
@@ -25,6 +29,7 @@ def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[in
         f"action_endpoint:\n  url: {action_url}\n  enable_selective_domain: true\n"
         "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db_path}\n"
+        "nlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
     )
     return rasa_service(port, endpoints, workdir / f"rasa-{port}.log")
 

@@ -62,7 +62,7 @@ PASSWORD = "correct horse battery staple"
 @dataclass
 class StaffSite:
     url: str
-    db_path: Path
+    db_path: Path | None  # the SQLite file; None on PostgreSQL
     database_url: str
     senders: dict[str, str]
     users: dict[str, str] = field(default_factory=dict)  # username -> role

@@ -8,7 +8,7 @@ from typing import List
 import pytest
 
 from bot.channels.gate import TurnGate
-from bot.safety import EmergencyDetector
+from bot.safety import NOW, SafetyNet
 
 
 async def run_turns(gate: TurnGate, texts: List[str], started: List[str], work: float = 0.02) -> int:
@@ -40,12 +40,13 @@ def test_at_most_the_limit_run_and_the_rest_are_served_in_arrival_order() -> Non
 
 
 def test_an_emergency_jumps_the_queue_and_the_safety_net_runs_only_on_waiting_messages() -> None:
-    detector = EmergencyDetector.from_settings()
+    net = SafetyNet.from_settings()
     checked: List[str] = []
 
     def urgent(text: str) -> bool:
         checked.append(text)
-        return detector.detect(text) is not None
+        decision = net.decide(text)
+        return decision is not None and decision.outcome == NOW
 
     gate = TurnGate(1, urgent)
     started: List[str] = []
@@ -89,6 +90,40 @@ def test_a_turn_cancelled_while_waiting_or_failing_gives_its_place_back() -> Non
         return gate
 
     gate = asyncio.run(scenario())
+    assert gate.running == 0 and gate.queued == 0
+
+
+def test_a_turn_cancelled_just_before_the_slot_is_handed_over_is_cancelled_and_the_slot_moves_on() -> None:
+    """The ordering: the waiting turn is cancelled (its ticket with it), then the running turn finishes and hands
+    its place over before the cancelled turn runs again. The cancelled ticket is already out of the queue then."""
+
+    async def scenario() -> tuple[TurnGate, List[str]]:
+        gate = TurnGate(1)
+        release = asyncio.Event()
+        started: List[str] = []
+
+        async def turn(text: str, hold: bool = False) -> None:
+            async with gate.turn(text):
+                started.append(text)
+                if hold:
+                    await release.wait()
+
+        first = asyncio.create_task(turn("first", hold=True))
+        await asyncio.sleep(0)
+        cancelled = asyncio.create_task(turn("client went away"))
+        after = asyncio.create_task(turn("next in line"))
+        await asyncio.sleep(0)
+        assert gate.queued == 2
+        release.set()  # "first" wakes up next and hands its place over ...
+        cancelled.cancel()  # ... after this cancellation, before the cancelled turn runs its except clause
+        await first
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        await after
+        return gate, started
+
+    gate, started = asyncio.run(scenario())
+    assert started == ["first", "next in line"]
     assert gate.running == 0 and gate.queued == 0
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 import requests
+import yaml
 
-from tests.servers import Service, say, texts
+from bot.processes import rasa_service
+from tests.servers import ROOT, Service, free_port, say, texts
+
+pytestmark = pytest.mark.servers
 
 HELPLINE = "1-800-662-4357"
 
@@ -93,12 +99,22 @@ def test_escalations_are_recorded_in_the_conversation(rasa_server: Service, send
     assert levels == ["professional", "emergency"]
 
 
-def test_conversation_survives_a_restart(rasa_server: Service, sender: str, workdir: Path) -> None:
-    """Nothing is lost: the stored conversation is what a new server process reads."""
-    say(rasa_server.url, sender, "what is cbt")
+def test_conversation_survives_a_restart(rasa_server: Service, sender: str) -> None:
+    """Nothing is lost: the Rasa server is restarted (a new process), reads the stored conversation and carries on
+    with its topic ("tell me more" without the stored topic would offer the topic menu instead)."""
+    first = say(rasa_server.url, sender, "what are the signs someone is addicted to benzos")
+    assert rasa_server.proc is not None
+    before = rasa_server.proc.pid
+    rasa_server.stop()
+    rasa_server.start()
+    assert rasa_server.proc.pid != before and rasa_server.proc.poll() is None
+    more = say(rasa_server.url, sender, "tell me more")
+    assert more[0]["text"] and more[0]["text"] not in texts(first)
+    assert more[0]["buttons"] == first[0]["buttons"]  # the related topics of the answer given before the restart
     events = stored_events(rasa_server.db_path, sender)
-    assert [e["text"] for e in events if e["event"] == "user"] == ["what is cbt"]
-    assert any(e["event"] == "bot" and "Cognitive Behavioral Therapy" in e["text"] for e in events)
+    assert [e["text"] for e in events if e["event"] == "user"] == [
+        "what are the signs someone is addicted to benzos", "tell me more",
+    ]
 
 
 def test_logs_hold_no_message_text(rasa_server: Service, sender: str) -> None:
@@ -156,3 +172,171 @@ def test_bad_requests_get_a_4xx_and_the_server_keeps_serving(
     assert response.status_code == status
     assert "Traceback" not in response.text
     assert say(rasa_server.url, sender, "hi")
+
+
+# ---------------------------------------------------------------- the safety net's three outcomes over HTTP
+NOT_NOW_NOTE = "If this is happening right now, call 911"
+# How the emergency answers (utter_emergency_*) start: what a non-emergency never gets first.
+EMERGENCY_STARTS = ("Call 911", "Please call or text 988", "Llame")
+CALM_FAILURE = "Sorry, I couldn't answer that"
+
+
+def turn(url: str, sender: str, text: str, timeout: float = 60) -> tuple:
+    """One turn over the REST channel, whatever its status: (status, the bot's messages)."""
+    answer = requests.post(f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=timeout)
+    try:
+        body = answer.json()
+    except ValueError:
+        body = []
+    return answer.status_code, body if isinstance(body, list) else []
+
+
+def first_text(messages: list) -> str:
+    return (messages[0].get("text") or "") if messages else ""
+
+
+def crisis_cases() -> list:
+    return yaml.safe_load((ROOT / "tests/crisis_cases.yml").read_text())["cases"]
+
+
+def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -> None:
+    """Issue 8 item 8: every case of tests/crisis_cases.yml over HTTP, the action server down, one sender each.
+    An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish, "Llame ..."); a non-emergency's
+    first reply is never an emergency answer. All failures are collected and reported together."""
+    failures = []
+    for number, case in enumerate(crisis_cases()):
+        status, messages = turn(rasa_without_actions.url, f"crisis-{number}-{uuid.uuid4().hex[:8]}", case["text"])
+        first = first_text(messages)
+        if case["expect"] == "not_emergency":
+            wrong = status != 200 or not first or first.startswith(EMERGENCY_STARTS)
+        elif case.get("lang") == "es":
+            wrong = not first.startswith("Llame")
+        else:
+            wrong = "911" not in first and "988" not in first
+        if wrong:
+            failures.append(f"{case['expect']} ({case.get('lang')}) {case['text']!r} -> {status} {first[:90]!r}")
+    assert not failures, f"{len(failures)} of {len(crisis_cases())} cases:\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("with_actions", [False, True], ids=["no-action-server", "action-server"])
+@pytest.mark.parametrize(
+    "message, answer",
+    [
+        ("what does an overdose look like", "respiratory depression or fatal overdose"),  # the source's own words
+        ("what happens if he has a seizure during withdrawal", "withdrawal symptoms"),
+    ],
+)
+def test_a_not_now_message_gets_the_information_answer_and_the_closing_line(
+    request: pytest.FixtureRequest, sender: str, with_actions: bool, message: str, answer: str
+) -> None:
+    url = request.getfixturevalue("rasa_server" if with_actions else "rasa_without_actions").url
+    status, messages = turn(url, sender, message)
+    everything = texts(messages)
+    assert status == 200, everything
+    first = first_text(messages)
+    assert not first.startswith(EMERGENCY_STARTS) and "Is this happening right now?" not in first, first
+    assert CALM_FAILURE not in everything and "I'm not sure I understood" not in everything, everything
+    assert "Did you mean" not in everything, everything
+    if answer:
+        assert answer in first, first
+    assert first.rstrip().endswith(NOT_NOW_NOTE + "."), first
+    assert everything.count(NOT_NOW_NOTE) == 1, everything
+
+
+UNCLEAR = "she had a seizure yesterday after stopping her klonopin, is that withdrawal"
+
+
+def safety_check(url: str, sender: str) -> dict:
+    """Sends UNCLEAR; the "Is this happening right now?" message, checked."""
+    status, messages = turn(url, sender, UNCLEAR)
+    assert status == 200 and messages, messages
+    question = messages[0]
+    assert question["text"].startswith("Is this happening right now?"), question
+    assert "911" in question["text"] and "988" in question["text"]
+    buttons = {b["payload"]: b["title"] for b in question.get("buttons", [])}
+    assert set(buttons) == {"/emergency_medical", "/deny"}, buttons
+    assert buttons["/emergency_medical"].startswith("Yes") and buttons["/deny"].startswith("No"), buttons
+    return question
+
+
+def test_an_unclear_message_is_asked_about_and_no_gets_the_answer_to_the_question(
+    rasa_server: Service, sender: str
+) -> None:
+    safety_check(rasa_server.url, sender)
+    status, messages = turn(rasa_server.url, sender, "/deny")
+    assert status == 200
+    assert messages[0]["text"] == "Thank you. Here is what I can tell you:", messages
+    assert "Abruptly stopping can cause severe withdrawal symptoms" in messages[1]["text"], messages
+    assert not any(m["text"].startswith(EMERGENCY_STARTS) for m in messages)
+    # the answered topic is the conversation's last topic now: "tell me more" continues it
+    more = texts(say(rasa_server.url, sender, "tell me more"))
+    assert more and CALM_FAILURE not in more and "Abruptly stopping" not in more
+
+
+@pytest.mark.parametrize("reply", ["/emergency_medical", "yes"])
+def test_an_unclear_message_answered_yes_gets_the_emergency_answer(
+    rasa_server: Service, sender: str, reply: str
+) -> None:
+    safety_check(rasa_server.url, sender)
+    status, messages = turn(rasa_server.url, sender, reply)
+    assert status == 200 and messages[0]["text"].startswith("Call 911 now"), messages
+
+
+# ---------------------------------------------------------------- the conversation store unreachable
+@pytest.fixture(scope="module")
+def rasa_store_down(model: Path, workdir: Path) -> Iterator[Service]:
+    """The assistant whose SQLite tracker store is in a directory that does not exist: every read and write of a
+    conversation fails (after short retries) and is recorded in the turn's TurnHealth. No action server."""
+    port = free_port()
+    endpoints = workdir / f"endpoints-store-down-{port}.yml"
+    endpoints.write_text(
+        f"action_endpoint:\n  url: http://127.0.0.1:{free_port()}/webhook\n"
+        "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {workdir / 'no-such-directory' / 'conversations.db'}\n  retry_seconds: 0.3\n"
+        "nlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
+    )
+    service = rasa_service(port, endpoints, workdir / f"rasa-store-down-{port}.log").start()
+    yield service
+    service.stop()
+
+
+def test_store_down_an_emergency_still_gets_the_988_answer(rasa_store_down: Service, sender: str) -> None:
+    """Issue 8 item 6."""
+    status, messages = turn(rasa_store_down.url, sender, "my son just told me he wants to kill himself")
+    assert status in (200, 503), status
+    first = first_text(messages)
+    assert first.startswith("Please call or text 988 now"), messages
+    assert "988 Suicide & Crisis Lifeline" in first and "911" in first
+
+
+def test_store_down_an_ordinary_question_gets_the_calm_reply(rasa_store_down: Service, sender: str) -> None:
+    status, messages = turn(rasa_store_down.url, sender, "what is cbt")
+    assert status == 503, (status, messages)
+    answer = texts(messages)
+    assert answer.startswith(CALM_FAILURE) and HELPLINE in answer and "911" in answer, answer
+    assert "Cognitive Behavioral Therapy" not in answer and "Traceback" not in answer
+
+
+# ---------------------------------------------------------------- follow-ups in context
+def test_and_after_that_follows_the_source_order(rasa_server: Service, sender: str) -> None:
+    url = rasa_server.url
+    assert "Detoxification is the first and most critical phase" in texts(say(url, sender, "what is detox"))
+    after = texts(say(url, sender, "and after that?"))
+    assert "detox alone is not a complete solution" in after, after
+    following = texts(say(url, sender, "what comes next"))
+    assert "Therapy plays a crucial role" in following, following
+
+
+def test_is_that_safe_after_the_tapering_answer(rasa_server: Service, sender: str) -> None:
+    url = rasa_server.url
+    assert "gradually taper" in texts(say(url, sender, "what does tapering off benzos mean"))
+    answer = texts(say(url, sender, "is that safe?"))
+    assert "reducing the risk of dangerous withdrawal reactions" in answer, answer
+    assert "doesn't cover that" not in answer
+
+
+def test_is_that_safe_after_a_topic_the_source_says_nothing_about_safety(rasa_server: Service, sender: str) -> None:
+    url = rasa_server.url
+    assert "Cognitive Behavioral Therapy" in texts(say(url, sender, "what is cbt"))
+    answer = texts(say(url, sender, "is that safe?"))
+    assert "doesn't cover that" in answer and HELPLINE in answer, answer

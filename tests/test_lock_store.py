@@ -19,6 +19,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.lock_store import KeepAliveRedisLockStore
 from bot.processes import free_port
 
+pytestmark = pytest.mark.servers  # a real redis-server
 LIFETIME = 1.0  # seconds: short, so that tickets expire within a test
 
 

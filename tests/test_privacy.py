@@ -63,7 +63,7 @@ def test_the_tracker_store_redacts_user_events_and_slots_but_not_the_original() 
     assert redacted(action) is action
 
 
-@pytest.mark.slow
+@pytest.mark.servers
 def test_stored_conversations_hold_no_typed_phone_number_or_email(
     rasa_server, staff_conversations: dict[str, str]  # noqa: F811
 ) -> None:

@@ -1,5 +1,6 @@
 """The production profile (config/prod, scripts/prod): PostgreSQL, Redis, nginx, 2 Rasa servers, action and web
-servers and the retention job under supervisord, all started on free ports for this module. Load, faults (a Rasa
+servers and the retention job under supervisord, all started on free ports for this module. The addresses `make
+run-prod` prints, the first staff account and the staff console in a browser on PostgreSQL; load, faults (a Rasa
 server killed mid-load, the action server stopped, PostgreSQL restarted and stopped, kill -9 of every service) and
 bad requests, always through nginx; what each client sent and received is compared with what PostgreSQL holds.
 
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from typing import Dict, Iterator, List
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
@@ -23,12 +27,14 @@ import sqlalchemy as sa
 
 from bench import load
 from bot.supervision import alive
-from scripts.prod.stack import Stack
+from scripts.prod.stack import Settings, Stack, summary, web_server
 from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
-from tests.servers import base_env, say, texts
-from tests.staff_fixtures import create_user
+from tests.servers import ROOT, base_env, say, texts
+from tests.staff_browser import chromium_page, review_flag_and_export
+from tests.staff_fixtures import PASSWORD, StaffSite, create_user, run_scripts
 from tests.supervised import StaffConsole, conversation_across_kill, expected_more, kill_and_wait
 
+pytestmark = [pytest.mark.prod, pytest.mark.servers]
 HELPLINE = "1-800-662-4357"
 CALM = "try again"
 
@@ -85,8 +91,110 @@ def test_bad_requests_through_nginx_get_a_4xx(
     assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt"))
 
 
+# ------------------------------------------------------------------------------------ addresses and the staff console
+def profile_env(stack: Stack) -> Dict[str, str]:
+    """The environment of a command run beside this stack: its settings (PROD_DIR, ports) override prod.env's."""
+    env = base_env(**stack.settings.values)
+    for name in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL"):  # a make of its own, not a sub-make of `make test`
+        env.pop(name, None)
+    return env
+
+
+def test_every_address_make_run_prod_prints_ends_on_its_page(stack: Stack) -> None:
+    """The chat and the staff console as printed, /staff without the slash and the host name localhost: every
+    redirect keeps the host and the port (not 80) the visitor used, and the last page is the right one."""
+    port = stack.settings.port("NGINX_PORT")
+    assert port != 80
+    printed = re.findall(r"https?://\S+", summary(stack))
+    assert printed == [f"{stack.url}/", f"{stack.url}/staff"]
+    login = "/staff/login?next=/staff/"
+    expected = {f"{stack.url}/": "/", f"{stack.url}/staff": login, f"{stack.url}/staff/": login,
+                f"http://localhost:{port}/staff": login}
+    for address, path in expected.items():
+        answer = requests.get(address, timeout=10)
+        visited = [address] + [urljoin(hop.url, hop.headers["Location"]) for hop in answer.history]
+        for url in visited:
+            assert (urlsplit(url).hostname, urlsplit(url).port) == (urlsplit(address).hostname, port), visited
+        assert answer.status_code == 200 and answer.url == urljoin(address, path), visited
+        if path == "/":
+            assert 'src="/widget.js"' in answer.text
+        else:
+            assert "<h1>Log in</h1>" in answer.text
+    assert len(requests.get(f"{stack.url}/staff", timeout=10).history) == 2  # /staff -> /staff/ -> login
+
+
+def test_redirects_believe_only_the_trusted_proxies(stack: Stack) -> None:
+    """X-Forwarded-* headers a visitor sends are not believed (nginx is the one trusted proxy). With a TLS proxy in
+    front of nginx (TRUSTED_PROXIES=2) the web server redirects to the address the visitor used at that proxy."""
+    outer = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "chat.example.org", "X-Forwarded-Port": "443"}
+
+    def location() -> str:
+        answer = requests.get(f"{stack.url}/staff", headers=outer, allow_redirects=False, timeout=10)
+        assert answer.status_code == 308
+        return answer.headers["Location"]
+
+    assert location() == f"{stack.url}/staff/"
+    # the supervised web server stopped on purpose, the same server with TRUSTED_PROXIES=2 on its port meanwhile
+    behind_tls = web_server(Settings({**stack.settings.values, "TRUSTED_PROXIES": "2"}), stack.postgres.url)
+    stack.stop_service("web")
+    try:
+        behind_tls.start(timeout=120)
+        assert location() == "https://chat.example.org/staff/"
+    finally:
+        behind_tls.stop()
+        stack.start_service("web")
+    assert location() == f"{stack.url}/staff/"
+
+
+def test_the_first_admin_is_created_as_the_readme_says(stack: Stack) -> None:
+    """A fresh profile has no staff account: the login page names the command; `make staff-user PROFILE=prod` (it
+    asks for the password twice) creates the account in PostgreSQL, and it logs in through nginx."""
+    login = f"{stack.url}/staff/login"
+    first = requests.get(login, timeout=10).text
+    assert "No staff account exists yet" in first
+    assert "<code>make staff-user PROFILE=prod NAME=yourname ROLE=admin</code>" in first
+    # -o setup: the set-up is done (make test did it); no terminal, so the password prompts read stdin
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-o", "setup", "staff-user", "PROFILE=prod", "NAME=first-admin",
+         "ROLE=admin"],
+        input=f"{PASSWORD}\n{PASSWORD}\n", text=True, capture_output=True, cwd=ROOT, env=profile_env(stack),
+        start_new_session=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "create: first-admin: done" in result.stdout
+    assert stack.settings.secrets()["PG_PASSWORD"] not in result.stdout + result.stderr
+    assert "No staff account exists yet" not in requests.get(login, timeout=10).text
+    session = requests.Session()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', session.get(login, timeout=10).text).group(1)
+    answer = session.post(login, data={"username": "first-admin", "password": PASSWORD, "csrf_token": token},
+                          timeout=10)
+    assert answer.status_code == 200 and answer.url == f"{stack.url}/staff/"
+    assert "first-admin · admin" in answer.text
+
+
+@pytest.fixture(scope="module")
+def prod_staff(stack: Stack) -> StaffSite:
+    """The scripted family conversations through nginx, stored in PostgreSQL; a reviewer and an admin account."""
+    site = StaffSite(stack.url, None, stack.postgres.url, run_scripts(stack.url, prefix="prod-staff"))
+    for username, role in (("admin", "admin"), ("reviewer", "reviewer")):
+        result = subprocess.run(
+            [sys.executable, "-m", "scripts.prod.stack", "users", "create", username, "--role", role,
+             "--password-stdin"],
+            input=PASSWORD + "\n", text=True, capture_output=True, cwd=ROOT, env=profile_env(stack), timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        site.users[username] = role
+    return site
+
+
+@pytest.mark.browser
+def test_staff_console_in_the_browser_on_postgresql(prod_staff: StaffSite, tmp_path: Path) -> None:
+    """The browser test of the console (tests/test_staff_browser.py) on PostgreSQL, through nginx on its port."""
+    with chromium_page() as page:
+        review_flag_and_export(page, prod_staff, tmp_path)
+
+
 # --------------------------------------------------------------------------------------------------------------- load
-@pytest.mark.slow
 def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack: Stack) -> None:
     result = load.run(stack.url, load.scripts(holdout_messages(), 50, 20, seed=1), concurrency=50)
     assert not result.failed, [(t.status, t.error) for t in result.failed[:5]]
@@ -94,7 +202,6 @@ def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack
     assert storage_problems(stack, result) == []
 
 
-@pytest.mark.slow
 def test_a_rasa_server_killed_mid_load_loses_nothing(stack: Stack) -> None:
     """SIGKILL one Rasa server after a third of the turns: the other one carries on while supervisord restarts it.
     A turn in flight on the killed server may fail once (the client retries once); every answered turn is stored."""
@@ -129,7 +236,6 @@ def test_without_the_action_server_scripted_and_emergency_answers_still_come(sta
     assert texts(say(stack.url, sender, "tell me more"))
 
 
-@pytest.mark.slow
 def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> None:
     """pg_ctl restart -m fast during a load: the Rasa servers reconnect by themselves; every turn is either stored
     (and answered) or answered with a clear error."""
@@ -182,9 +288,9 @@ def status_lines(stack: Stack) -> Dict[str, str]:
 
 @pytest.fixture(scope="module")
 def console(stack: Stack) -> StaffConsole:
-    created = create_user(stack.postgres.url, "kill-admin", "admin", "correct horse battery staple")
+    created = create_user(stack.postgres.url, "kill-admin", "admin", PASSWORD)
     assert created.returncode == 0, created.stderr
-    staff = StaffConsole(stack.url, "kill-admin", "correct horse battery staple")
+    staff = StaffConsole(stack.url, "kill-admin", PASSWORD)
     staff.login()
     return staff
 
@@ -197,7 +303,6 @@ def more(stack: Stack) -> str:
 KILLED: List[str] = ["postgres", "redis", "actions", "rasa-0", "rasa-1", "web", "retention", "nginx"]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("service", KILLED)
 def test_every_service_killed_comes_back_and_the_conversation_goes_on(
     stack: Stack, console: StaffConsole, more: str, service: str

@@ -1,111 +1,172 @@
-"""The deterministic safety net: emergencies are caught whatever the classifier says; questions are not."""
+"""The deterministic safety net: now / not now / unclear, the Rasa component around it, and the crisis sets."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import pytest
+import yaml
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.emergency_override import EmergencyOverride
-from bot.safety import EmergencyDetector
+from bot.safety import ASKED, NOT_NOW, NOW, SafetyDecision, SafetyNet
+from tests.servers import ROOT
 
 MEDICAL = [
     "he took all his pills and won't wake up",
     "my son took all of his xanax",
     "she swallowed the whole bottle of klonopin",
     "my husband isnt breathing",
+    "my husband isn’t breathing",  # a phone's curly apostrophe
     "he's barely breathing after taking his valium with beer",
     "my mom wont wake up",
     "i cant wake him up he took too many pills",
     "my daughter is having a seizure right now",
-    "he is seizing on the floor",
+    "my daughter is having a siezure",  # misspelled
+    "he is unconcious",  # misspelled
     "her lips are turning blue",
-    "his lips are blue",
     "my brother overdosed on ativan",
-    "I think my wife is overdosing",
-    "He OD'd on xanax",
     "dad collapsed and is unresponsive",
     "MY SON IS NOT BREATHING",
-    "my girlfriend passed out after drinking on her benzos",
+    "hes not responding and his lips look grey",
+    "she took a bunch of bars and drank, now she's nodding off and wont answer",
 ]
 SELF_HARM = [
     "she says she wants to die",
     "i want to kill myself",
-    "my son said he is going to kill himself",
     "everyone would be better off without me",
-    "he keeps saying he'd be better off dead",
     "my wife is suicidal",
-    "i'm suicidal",
-    "he's suicidal since he stopped",
     "my daughter is cutting herself",
     "he wants to end his life",
-    "i just want to end it all",
     "my dad doesnt want to live anymore",
+    "he gave all his stuff away and texted me goodbye",
+    "she has been googling how many pills would be lethal",
+    "kms",
 ]
-QUESTIONS = [
+NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
     "what are the signs of an overdose",
-    "is it dangerous to mix xanax with alcohol?",
-    "can benzos make you suicidal?",
-    "what is respiratory depression",
+    "what does an overdose look like",
+    "what happens if someone takes too many xanax",
     "he had a seizure last year, is that related?",
+    "my son overdosed two years ago, how do i keep it from happening again",
+    "can benzos make you suicidal?",
+    "she feels like she can't breathe during her panic attacks, is that withdrawal?",
+]
+NO_DANGER = [
     "is it safe to stop cold turkey",
     "what does withdrawal look like",
-    "how many people overdose on benzos",
     "how do i talk to my son about his pills",
+    "he's cut off all his friends",
+    "this is killing me, i'm so tired",
+    "i'm dying to know if rehab works",
     "what is dbt",
-    "my son is addicted to xanax what do i do",
-    "does detox hurt",
-    "i am so tired of all this",
 ]
 
 
 @pytest.fixture(scope="module")
-def detector() -> EmergencyDetector:
-    return EmergencyDetector.from_settings()
+def net() -> SafetyNet:
+    return SafetyNet.from_settings()
+
+
+def decided(net: SafetyNet, text: str) -> Optional[SafetyDecision]:
+    return net.decide(text)
 
 
 @pytest.mark.parametrize("text", MEDICAL)
-def test_medical_emergencies_are_caught(detector: EmergencyDetector, text: str) -> None:
-    found = detector.detect(text)
-    assert found is not None and found.intent == "emergency_medical", found
+def test_medical_emergencies_are_now(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome == NOW and found.kind in ("medical", "both"), found
+    assert found.intent in ("emergency_medical", "emergency_both")
 
 
 @pytest.mark.parametrize("text", SELF_HARM)
-def test_self_harm_is_caught(detector: EmergencyDetector, text: str) -> None:
-    found = detector.detect(text)
-    assert found is not None and found.intent == "emergency_self_harm", found
+def test_self_harm_is_now(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome == NOW and found.intent == "emergency_self_harm", found
 
 
-@pytest.mark.parametrize("text", QUESTIONS)
-def test_information_questions_do_not_fire(detector: EmergencyDetector, text: str) -> None:
-    assert detector.detect(text) is None
+@pytest.mark.parametrize("text", NOT_NOW_CASES)
+def test_danger_mentioned_in_a_question_or_the_past_is_not_now(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome == NOT_NOW and found.intent is None, found
 
 
-def test_an_overdose_with_suicidal_words_gets_911_first(detector: EmergencyDetector) -> None:
-    found = detector.detect("he took all his pills because he wants to die")
-    assert found is not None and found.intent == "emergency_medical"
+@pytest.mark.parametrize("text", NO_DANGER)
+def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, text: str) -> None:
+    assert decided(net, text) is None
 
 
-def test_every_configured_phrase_matches_itself(detector: EmergencyDetector) -> None:
-    """A phrase that cannot match its own words is a typo in config/safety.yml."""
-    from bot.settings import load_yaml, setting_path
-
-    for intent, phrases in load_yaml(str(setting_path("safety_patterns"))).items():
-        for phrase in phrases:
-            words = [item.lstrip("=").split("|")[0] for item in phrase.split() if item != "_"]
-            found = detector.detect(" ".join(words))
-            assert found is not None and found.intent == intent, phrase
+def test_an_overdose_taken_to_die_is_both(net: SafetyNet) -> None:
+    found = decided(net, "he took all his pills because he wants to die")
+    assert found is not None and found.intent == "emergency_both"
 
 
+def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
+    found = decided(net, "my son and an overdose")
+    assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical"
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("mi hijo no respira", "emergency_medical_es"),
+        ("no despierta, se tomó todas las pastillas", "emergency_medical_es"),
+        ("mi hija se quiere matar", "emergency_self_harm_es"),
+        ("my mom no despierta and she took her xanax", "emergency_medical_es"),
+    ],
+)
+def test_spanish_emergencies_are_answered_in_spanish(net: SafetyNet, text: str, intent: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.intent == intent, found
+
+
+def test_normalising_expands_contractions_and_fixes_key_words(net: SafetyNet) -> None:
+    assert net.normalise("He’s NOT breathin, cant wake him!!!") == "he is not breathing , can not wake him !!!"
+    assert net.normalise("siezure unconcious") == "seizure unconscious"
+    assert net.normalise("sitting") == "sitting"  # an everyday word is never "corrected" into a key word
+
+
+def crisis_outcomes(path: str) -> dict:
+    net = SafetyNet.from_settings()
+    cases = yaml.safe_load((ROOT / path).read_text())["cases"]
+    result = {"missed": [], "false_alarm": [], "asked": [], "emergencies": 0, "others": 0}
+    for case in cases:
+        found = net.decide(case["text"])
+        if case["expect"] == "not_emergency":
+            result["others"] += 1
+            if found is not None and found.outcome == NOW:
+                result["false_alarm"].append(case["text"])
+            elif found is not None and found.outcome == ASKED:
+                result["asked"].append(case["text"])
+        else:
+            result["emergencies"] += 1
+            if found is None or found.outcome == NOT_NOW:
+                result["missed"].append(case["text"])
+    return result
+
+
+@pytest.mark.parametrize("path", ["tests/crisis_cases.yml", "tests/crisis_blind.yml"])
+def test_crisis_sets_meet_the_targets(path: str) -> None:
+    """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
+    found = crisis_outcomes(path)
+    assert found["emergencies"] >= 40 and found["others"] >= 30
+    assert not found["missed"]
+    assert len(found["false_alarm"]) <= 0.05 * found["others"], found["false_alarm"]
+    assert len(found["asked"]) <= 0.15 * found["others"], found["asked"]
+
+
+# ---------------------------------------------------------------- the Rasa component
 @pytest.fixture(scope="module")
 def component() -> EmergencyOverride:
     return EmergencyOverride(EmergencyOverride.get_default_config())
 
 
-def _classified(text: str, intent: str, confidence: float) -> Message:
+def _classified(text: str, intent: str, confidence: float, second: str = "ask_signs_of_addiction") -> Message:
     message = Message(data={"text": text})
     message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
-    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    ranking = [{"name": intent, "confidence": confidence}, {"name": second, "confidence": (1 - confidence) / 2}]
+    message.set("intent_ranking", ranking, add_to_output=True)
     return message
 
 
@@ -114,10 +175,30 @@ def test_component_overrides_a_wrong_low_confidence_guess(component: EmergencyOv
     assert message.get("intent") == {"name": "emergency_medical", "confidence": 1.0}
     assert message.get("intent_ranking")[0]["name"] == "emergency_medical"
     assert message.get("safety")["classifier_intent"] == "ask_detox_process"
+    assert message.get("safety")["outcome"] == NOW
     assert "safety" in message.output_properties
 
 
-def test_component_leaves_questions_alone(component: EmergencyOverride) -> None:
+def test_component_keeps_the_topic_of_a_not_now_message_and_records_why(component: EmergencyOverride) -> None:
     [message] = component.process([_classified("can withdrawal cause seizures?", "ask_withdrawal_symptoms", 0.4)])
     assert message.get("intent") == {"name": "ask_withdrawal_symptoms", "confidence": 0.4}
+    assert message.get("safety")["outcome"] == NOT_NOW and message.get("safety")["kind"] == "medical"
+
+
+def test_component_never_lets_the_classifier_alone_answer_a_question_with_an_emergency(
+    component: EmergencyOverride,
+) -> None:
+    [message] = component.process([_classified("what does an overdose look like", "emergency_medical", 0.7)])
+    assert message.get("intent")["name"] == "ask_signs_of_addiction"
+
+
+def test_component_asks_when_only_the_classifier_sees_an_emergency(component: EmergencyOverride) -> None:
+    [message] = component.process([_classified("something is very wrong with him", "emergency_medical", 0.8)])
+    assert message.get("intent") == {"name": "safety_check_medical", "confidence": 1.0}
+    assert message.get("safety")["outcome"] == ASKED and message.get("safety")["group"] == "classifier"
+
+
+def test_component_leaves_ordinary_questions_alone(component: EmergencyOverride) -> None:
+    [message] = component.process([_classified("what is dbt", "ask_dbt", 0.9)])
+    assert message.get("intent") == {"name": "ask_dbt", "confidence": 0.9}
     assert message.get("safety") is None

@@ -3,7 +3,6 @@ injection attempts), exports, accounts and lock-out, retention. No servers neede
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -15,9 +14,10 @@ from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from bot.staff import accounts, changes, exports, index, queries, retention
 from bot.staff.audit import utcnow
 from bot.staff.config import UTC
-from bot.staff.db import audit, engine, events, flags, metadata, rasa_metadata, tags
+from bot.staff.db import audit, engine, events, flags, metadata, tags
 from bot.staff.filters import Filters
 from bot.staff.migrate import upgrade
+from tests.staff_store import action, bot, slot, store, user
 
 LOW = 0.7
 DAY = 86400.0
@@ -34,26 +34,6 @@ INJECTIONS = [
     "!%",
     "ask_tapering%",
 ]
-
-
-def user(text: str, intent: str, confidence: float, **parse: object) -> dict:
-    return {"type_name": "user", "intent_name": intent, "action_name": None, "data": {
-        "event": "user", "text": text,
-        "parse_data": {"text": text, "intent": {"name": intent, "confidence": confidence}, "entities": [], **parse},
-    }}
-
-
-def action(name: str) -> dict:
-    return {"type_name": "action", "intent_name": None, "action_name": name, "data": {"event": "action", "name": name}}
-
-
-def bot(text: str) -> dict:
-    return {"type_name": "bot", "intent_name": None, "action_name": None, "data": {"event": "bot", "text": text}}
-
-
-def slot(name: str, value: str) -> dict:
-    return {"type_name": "slot", "intent_name": None, "action_name": name,
-            "data": {"event": "slot", "name": name, "value": value}}
 
 
 CONVERSATIONS = {
@@ -75,18 +55,6 @@ CONVERSATIONS = {
         user("what is 50% of a 0_5 pill", "ask_tapering", 0.8), bot("Tapering"),
     ],
 }
-
-
-def store(url: str, conversations: dict[str, list[dict]], start: float, prefix: str = "") -> None:
-    eng = engine(url)
-    rasa_metadata.create_all(eng)
-    rows = []
-    for offset, (name, turns) in enumerate(conversations.items()):
-        for step, event in enumerate(turns):
-            rows.append({**event, "sender_id": prefix + name, "timestamp": start + offset * 60 + step,
-                         "data": json.dumps(event["data"])})
-    with eng.begin() as conn:
-        conn.execute(events.insert(), rows)
 
 
 @pytest.fixture
@@ -170,7 +138,7 @@ def test_sql_injection_in_any_filter_changes_nothing(url: str, attack: str) -> N
 def test_transcript_shows_intents_escalations_and_the_safety_override(url: str) -> None:
     messages = queries.transcript(engine(url), "emergency")
     assert [m.role for m in messages] == ["user", "bot", "user", "escalation", "bot"]
-    assert messages[2].safety == {"phrase": "not breathing"}
+    assert messages[2].safety is not None and messages[2].safety.phrase == "not breathing"
     assert messages[2].escalation == "emergency" and messages[3].escalation == "emergency"
     fallback = queries.transcript(engine(url), "fallback")
     assert [m.fallback for m in fallback if m.role == "user"] == [True, True, False]
@@ -273,14 +241,27 @@ def test_dashboard_figures(url: str) -> None:
     assert 0 < max(figures["fallback_rate"]) <= 100
 
 
-@pytest.mark.slow
-def test_the_list_works_on_10000_conversations(url: str, tmp_path: Path) -> None:
-    """The benchmark's clone and every query it times give right answers at scale (its timings are a report:
-    python -m bot.staff.bench, figures in README, not asserted here)."""
+def test_the_benchmark_clones_at_scale_and_its_queries_answer_right(url: str, tmp_path: Path) -> None:
+    """The benchmark's clone (10,000 copies of the four conversations, a quarter each) and the queries it times,
+    checked at that scale (its timings are a report: python -m bot.staff.bench, figures in README, not asserted)."""
     from bot.staff import bench
 
     big = f"sqlite:///{tmp_path / 'big.db'}"
     bench.clone(url, big, 10000, days=90)
     timings = bench.measure(big, LOW, repeats=1)
-    assert timings and all(ms >= 0 for ms in timings.values())
-    assert queries.list_page(engine(big), Filters(), UTC).total == 10000
+    assert list(timings) == ["index build (first visit)", *bench.QUERIES]
+    eng = engine(big)
+
+    def total(**args: str) -> int:
+        return queries.list_page(eng, Filters.from_args(args), UTC).total
+
+    assert total() == 10000
+    assert total(escalation="emergency") == total(escalation="professional") == 2500
+    assert total(escalation="any") == 5000
+    assert total(low="1", reviewed="no") == 2500  # the fallback conversation's copies
+    assert total(q="breathing") == 2500
+    assert total(intent="ask_withdrawal_symptoms") == 0
+    page_100 = queries.list_page(eng, Filters(), UTC, 100, 50)
+    assert len(page_100.rows) == 50 and not {r["sender_id"] for r in page_100.rows} & {
+        r["sender_id"] for r in queries.list_page(eng, Filters(), UTC, 1, 50).rows
+    }

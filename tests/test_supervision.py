@@ -27,7 +27,7 @@ from tests.staff_fixtures import create_user
 from tests.supervised import FIRST, MORE, StaffConsole, conversation_across_kill, expected_more, turn
 from tests.test_widget import PageFactory, ask, bot_bubbles, browser, new_page, open_chat, playwright  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.servers  # the widget test is also `browser` (conftest: its `browser` fixture)
 PASSWORD = "correct horse battery staple"
 
 

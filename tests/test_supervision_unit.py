@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import yaml
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
@@ -43,7 +44,13 @@ def test_the_make_run_configuration_supervises_every_service_with_restarts_backo
     assert groups["rasa-15005"].startsecs == 30
     assert groups["web"].environment["DATABASE_URL"] == f"sqlite:///{tmp_path / 'conversations.db'}"
     assert groups["web"].command.split()[-2:] == ["--port", "18000"]
-    assert (tmp_path / "endpoints.yml").read_text().count("localhost:15055") == 1
+    endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
+    default = yaml.safe_load((servers.ROOT / "endpoints.yml").read_text())
+    assert endpoints["action_endpoint"]["url"] == "http://localhost:15055/webhook"
+    assert endpoints["tracker_store"]["db"] == str(tmp_path / "conversations.db")
+    for section in set(default) - {"action_endpoint", "tracker_store"}:  # e.g. nlg: the safety note
+        assert endpoints[section] == default[section], section
+    assert set(endpoints) == set(default)
     assert oct(supervisor.conf.stat().st_mode & 0o777) == "0o600"
     checks = json.loads(supervisor.health_file.read_text())["checks"]
     assert set(checks) == {"actions", "rasa-15005", "web", "retention"}

@@ -1,7 +1,8 @@
 """The family chat widget in a real browser (Debian's Chromium driven by Playwright), against the real web server
 and the real Rasa server; plus the proxy's HTTP behaviour (body checks, CORS, security headers).
 
-The screenshots docs/widget-desktop.png and docs/widget-phone.png are made here.
+The README's screenshots widget-desktop.png and widget-phone.png are saved in build/screenshots here (`make
+screenshots` copies them to docs/).
 """
 
 from __future__ import annotations
@@ -30,11 +31,10 @@ from playwright.sync_api import Error as PlaywrightError
 
 from tests import servers
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.servers  # the tests using the `browser` fixture are marked `browser` (conftest)
 
 ROOT = servers.ROOT
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
-DOCS = ROOT / "docs"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -420,9 +420,10 @@ def test_accessibility_with_axe(new_page: PageFactory, web: servers.Service) -> 
     assert run_axe(page) == []
 
 
+@pytest.mark.screenshots
 def test_screenshots(new_page: PageFactory, web: servers.Service) -> None:
-    """docs/widget-desktop.png and docs/widget-phone.png: a greeting, a question and an answer with buttons."""
-    DOCS.mkdir(exist_ok=True)
+    """widget-desktop.png and widget-phone.png: a greeting, a question and an answer with buttons."""
+    servers.SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name, options in (
         ("desktop", {"viewport": {"width": 1280, "height": 800}}),
         ("phone", {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}),
@@ -432,7 +433,7 @@ def test_screenshots(new_page: PageFactory, web: servers.Service) -> None:
         ask(page, "My son takes Xanax every day. What is DBT?")
         expect(page.locator(".fc-replies")).to_have_count(1)
         page.evaluate("() => document.activeElement && document.activeElement.blur()")
-        page.screenshot(path=str(DOCS / f"widget-{name}.png"))
+        page.screenshot(path=str(servers.SCREENSHOTS / f"widget-{name}.png"))
 
 
 # ---------------------------------------------------------------------------------------------------- the proxy

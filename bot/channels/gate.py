@@ -44,7 +44,11 @@ class TurnGate:
                 if ticket.done() and not ticket.cancelled():
                     self._hand_over()  # it was handed a place it will not use
                 else:
-                    (self._urgent if ticket in self._urgent else self._waiting).remove(ticket)
+                    # A finishing turn may have run between the cancellation and this line: it dropped the
+                    # cancelled ticket and passed the place on (or freed it), so the ticket is no longer queued.
+                    for queue in (self._urgent, self._waiting):
+                        if ticket in queue:
+                            queue.remove(ticket)
                 raise
         try:
             yield

@@ -7,6 +7,9 @@
 - A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200. That
   includes a turn whose conversation the tracker store could not read or write: Rasa's FailSafeTrackerStore swallows
   those errors, so the store records them in the turn's TurnHealth (bot.tracker_store) and this channel checks it.
+- Whatever fails, a message the safety net (bot.safety) finds to be an emergency, or unclear, still gets the
+  emergency answer (or the "is this happening now?" question) in that 503's body: the same domain response the
+  assistant would have sent, read from domain.yml, so the wording has one source.
 Message text is never logged.
 """
 
@@ -25,12 +28,12 @@ from sanic.response import HTTPResponse
 
 from bot import rasa_patches
 from bot.channels.gate import TurnGate
-from bot.safety import EmergencyDetector
+from bot.safety import NOT_NOW, SafetyNet
 from bot.settings import load_yaml
 from bot.tracker_store import begin_turn
 
 logger = logging.getLogger(__name__)
-rasa_patches.install()  # the Rasa server imports this channel at start: the place to install them
+rasa_patches.log_state()  # installed by bot.rasa_cli; a plain `rasa run` gets a warning in the log
 
 
 def _channel_config() -> Dict[str, Any]:
@@ -39,6 +42,21 @@ def _channel_config() -> Dict[str, Any]:
 
 def _reply(sender: Text, key: str) -> List[Dict[str, Any]]:
     return [{"recipient_id": sender, "text": _channel_config()["replies"][key]}]
+
+
+def safety_reply(sender: Text, text: str) -> Optional[List[Dict[str, Any]]]:
+    """The answer for an emergency (or an unclear danger) when the turn itself could not give one."""
+    decision = SafetyNet.from_settings().decide(text)
+    if decision is None or decision.outcome == NOT_NOW or decision.intent is None:
+        return None
+    variations = load_yaml("domain.yml")["responses"][f"utter_{decision.intent}"]
+    plain = next(v for v in variations if "{" not in v["text"])  # the variation without the loved one's name
+    return [{"recipient_id": sender, "text": " ".join(plain["text"].split())}]
+
+
+def _failed(sender: Text, text: str) -> HTTPResponse:
+    """A failed turn's 503: the emergency answer when the message needs one, else the calm reply."""
+    return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"), status=503)
 
 
 def _error(status: int, reason: str) -> HTTPResponse:
@@ -76,9 +94,10 @@ class SafeRestInput(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("safe_rest_webhook", __name__)
-        detector = EmergencyDetector.from_settings()
+        net = SafetyNet.from_settings()
         gate = TurnGate(
-            int(_channel_config()["max_concurrent_turns"]), lambda text: detector.detect(text) is not None
+            int(_channel_config()["max_concurrent_turns"]),
+            lambda text: (decision := net.decide(text)) is not None and decision.outcome != NOT_NOW,
         )
 
         @webhook.listener("after_server_start")
@@ -111,13 +130,15 @@ class SafeRestInput(RestInput):
                     )
             except CancelledError:
                 logger.error("REST turn timed out")
-                return response.json(_reply(sender, "unavailable"), status=503)
+                return _failed(sender, text)
             except Exception as error:  # the turn failed: say so, never an empty 200
                 logger.error("REST turn failed: %s", type(error).__name__)
-                return response.json(_reply(sender, "unavailable"), status=503)
+                return _failed(sender, text)
             if health.failed:  # the conversation was not stored: say so rather than answer as if it were
                 logger.error("REST turn not stored: %s", "; ".join(health.failures))
-                return response.json(_reply(sender, "unavailable"), status=503)
-            return response.json(collector.messages or _reply(sender, "unavailable"))
+                return _failed(sender, text)
+            if not collector.messages:
+                return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"))
+            return response.json(collector.messages)
 
         return webhook

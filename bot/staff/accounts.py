@@ -115,6 +115,12 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def any_account(engine: Engine) -> bool:
+    """Whether a staff account exists at all (until one does, the login page says how to create the first)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(users.c.id).limit(1)).first() is not None
+
+
 def get(engine: Engine, user_id: int) -> dict[str, Any] | None:
     with engine.connect() as conn:
         row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()

@@ -51,7 +51,7 @@ def username() -> str:
 def login() -> Any:
     target = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        return redirect(target) if g.staff_user else render_template("login.html", next=target)
+        return redirect(target) if g.staff_user else _login_page(target)
     name = request.form.get("username", "").strip()[:64]
     options = settings()
     password = request.form.get("password", "")
@@ -61,7 +61,7 @@ def login() -> Any:
             message = f"Too many failed logins: this account is locked for {options.lockout_minutes} minutes."
         else:
             message = "Wrong username or password."
-        return render_template("login.html", next=target, error=message, username=name), 401
+        return _login_page(target, error=message, username=name), 401
     session.clear()  # a fresh session (and CSRF token) on every login
     session.update(staff_uid=result.user["id"], staff_version=result.user["session_version"], staff_since=time.time())
     return redirect(target)
@@ -72,6 +72,12 @@ def logout() -> Any:
     session.clear()
     flash("You are logged out.")
     return redirect(url_for("staff.login"))
+
+
+def _login_page(target: str, **context: Any) -> str:
+    """The login form; while no account exists, with the command that creates the first administrator."""
+    first_admin = "" if accounts.any_account(db()) else settings().first_admin_command
+    return render_template("login.html", next=target, first_admin_command=first_admin, **context)
 
 
 def _safe_next(target: str | None) -> str:

@@ -17,6 +17,7 @@ UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; the project r
 class StaffSettings:
     database_url: str
     retention_days: int
+    first_admin_command: str = ""
     lockout_attempts: int = 5
     lockout_minutes: int = 15
     session_hours: int = 8
@@ -39,6 +40,7 @@ def staff_settings(web: dict[str, Any] | None = None) -> StaffSettings:
     return StaffSettings(
         database_url=resolve_sqlite_path(web["database_url"]),
         retention_days=int(web["retention_days"]),
+        first_admin_command=str(web.get("first_admin_command") or ""),
         **_staff_yml(),
     )
 

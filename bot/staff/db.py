@@ -60,6 +60,11 @@ conversations = sa.Table(
     sa.Column("fallbacks", sa.Integer, nullable=False),
     sa.Column("low_confidence", sa.Integer, nullable=False),
     sa.Column("topics", sa.String(2000), nullable=False),
+    # the safety net's decisions on its messages: all, and by outcome (bot.staff.safety_decisions)
+    sa.Column("safety_decisions", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("safety_now", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("safety_not_now", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("safety_asked", sa.Integer, nullable=False, server_default="0"),
 )
 
 conversation_intents = sa.Table(

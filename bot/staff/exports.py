@@ -23,7 +23,7 @@ from bot.staff.filters import Filters
 
 CSV_COLUMNS = (
     "sender_id", "conversation_started", "escalation", "fallbacks", "topics", "tags", "reviewed_by",
-    "event_id", "time", "role", "text", "intent", "confidence", "entities", "safety_override", "flagged_as",
+    "event_id", "time", "role", "text", "intent", "confidence", "entities", "safety", "flagged_as",
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
 
@@ -58,7 +58,8 @@ def _message_json(message: queries.Message, flags: dict[int, str], tz: ZoneInfo)
                            "text": message.text}
     if message.role == "user":
         out.update(intent=message.intent, confidence=message.confidence, entities=message.entities,
-                   safety_override=message.safety, flagged_as=flags.get(message.event_id))
+                   safety=message.safety.as_dict() if message.safety else None,
+                   flagged_as=flags.get(message.event_id))
     return out
 
 
@@ -75,7 +76,7 @@ def conversations_csv(conversations: list[dict[str, Any]]) -> str:
                 m.get("event_id", ""), m.get("time", ""), m.get("role", ""), m.get("text", ""), m.get("intent") or "",
                 "" if m.get("confidence") is None else round(m["confidence"], 3),
                 json.dumps(m.get("entities") or [], ensure_ascii=False) if m.get("entities") else "",
-                json.dumps(m["safety_override"], ensure_ascii=False) if m.get("safety_override") else "",
+                json.dumps(m["safety"], ensure_ascii=False) if m.get("safety") else "",
                 m.get("flagged_as") or "",
             ]])
     return buffer.getvalue()

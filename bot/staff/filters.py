@@ -23,6 +23,7 @@ from bot.staff.db import (
 )
 
 ESCALATIONS = ("emergency", "professional", "any", "none")
+SAFETY = ("any", "now", "not_now", "asked")  # a message with a safety net decision: any, or with this outcome
 REVIEWED = ("yes", "no")
 MAX_TEXT = 200
 ESCAPE = "!"  # LIKE escape character (not a backslash: dialects quote backslashes differently)
@@ -33,6 +34,7 @@ class Filters:
     date_from: date | None = None
     date_to: date | None = None
     escalation: str = ""
+    safety: str = ""
     intent: str = ""
     low_confidence: bool = False
     reviewed: str = ""
@@ -45,6 +47,7 @@ class Filters:
             date_from=_date(args.get("from")),
             date_to=_date(args.get("to")),
             escalation=_choice(args.get("escalation"), ESCALATIONS),
+            safety=_choice(args.get("safety"), SAFETY),
             intent=_text(args.get("intent")),
             low_confidence=args.get("low") in ("1", "on", "true"),
             reviewed=_choice(args.get("reviewed"), REVIEWED),
@@ -76,6 +79,8 @@ class Filters:
             where.append(c.escalation != "none")
         elif self.escalation:
             where.append(c.escalation == self.escalation)
+        if self.safety:
+            where.append(getattr(c, "safety_decisions" if self.safety == "any" else f"safety_{self.safety}") > 0)
         if self.intent:
             where.append(
                 sa.exists().where(

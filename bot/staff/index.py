@@ -1,7 +1,8 @@
 """The per-conversation index (staff_conversations, staff_conversation_intents), derived from Rasa's events.
 
-It holds metadata only (times, counts, escalation level, intent names), never message text, and is brought up to
-date incrementally before the list and the dashboard are read. A conversation is everything one sender_id said.
+It holds metadata only (times, counts, escalation level, intent names, the safety net's outcomes), never message
+text (nor the phrase the safety net matched), and is brought up to date incrementally before the list and the
+dashboard are read. A conversation is everything one sender_id said.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from bot.staff.db import (
     has_events,
     index_state,
 )
+from bot.staff.safety_decisions import decision
 
 # Events committed out of id order (concurrent PostgreSQL transactions) are caught by looking back this far.
 LOOKBACK = 500
@@ -41,6 +43,7 @@ class Summary:
     fallbacks: int = 0
     low_confidence: int = 0
     intents: Counter = field(default_factory=Counter)
+    safety: Counter = field(default_factory=Counter)  # outcome -> messages
 
     @property
     def topics(self) -> list[str]:
@@ -57,6 +60,10 @@ class Summary:
             "fallbacks": self.fallbacks,
             "low_confidence": self.low_confidence,
             "topics": ",".join(self.topics)[:2000],
+            "safety_decisions": sum(self.safety.values()),
+            "safety_now": self.safety["now"],
+            "safety_not_now": self.safety["not_now"],
+            "safety_asked": self.safety["asked"],
         }
 
 
@@ -76,9 +83,14 @@ def summarize(sender_id: str, rows: Iterable[Sequence], low_confidence: float) -
             if intent:
                 summary.intents[intent] += 1
                 summary.escalation = known.higher(summary.escalation, known.escalation_levels().get(intent))
-            confidence = _confidence(data)
+            parse_data = _loads(data).get("parse_data")
+            parse_data = parse_data if isinstance(parse_data, dict) else {}
+            confidence = _confidence(parse_data)
             if confidence is not None and confidence < low_confidence:
                 summary.low_confidence += 1
+            safety = decision(parse_data, intent)
+            if safety is not None:
+                summary.safety[safety.outcome] += 1
         elif type_name == "action" and action in known.FALLBACK_ACTIONS and not fallback_turn:
             fallback_turn = True
             summary.fallbacks += 1
@@ -95,9 +107,9 @@ def _loads(data: str) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _confidence(data: str) -> float | None:
-    intent = (_loads(data).get("parse_data") or {}).get("intent") or {}
-    confidence = intent.get("confidence")
+def _confidence(parse_data: dict) -> float | None:
+    intent = parse_data.get("intent")
+    confidence = intent.get("confidence") if isinstance(intent, dict) else None
     return float(confidence) if isinstance(confidence, (int, float)) else None
 
 

@@ -26,6 +26,7 @@ from bot.staff.db import (
     tags,
 )
 from bot.staff.filters import Filters
+from bot.staff.safety_decisions import SafetyDecision, decision
 
 
 @dataclass
@@ -115,7 +116,7 @@ class Message:
     intent: str | None = None
     confidence: float | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
-    safety: dict[str, Any] | None = None
+    safety: SafetyDecision | None = None
     buttons: list[str] = field(default_factory=list)
     escalation: str | None = None
     fallback: bool = False
@@ -173,7 +174,7 @@ def _message(event_id: int, type_name: str, timestamp: float, action: str | None
         intent=intent.get("name"),
         confidence=intent.get("confidence"),
         entities=[_entity(e) for e in parse.get("entities") or []],
-        safety=parse.get("safety"),
+        safety=decision(parse, intent.get("name")),
         escalation=known.escalation_levels().get(intent.get("name") or ""),
         fallback=intent.get("name") == known.FALLBACK_INTENT,
     )

@@ -14,6 +14,7 @@ from bot.staff.audit import record
 from bot.staff.auth import username
 from bot.staff.blueprint import bp, db, settings
 from bot.staff.filters import ESCALATIONS, Filters
+from bot.staff.safety_decisions import OUTCOMES
 
 CHART_JS = PROJECT_ROOT / "node_modules" / "chart.js" / "dist" / "chart.umd.js"
 
@@ -29,6 +30,7 @@ def conversations() -> Any:
     page = queries.list_page(db(), filters, settings().tz, _int(request.args.get("page"), 1), settings().page_size)
     return render_template(
         "list.html", page=page, filters=filters, escalations=ESCALATIONS, intents=known.domain_intents(),
+        safety_choices=[("any", "Any safety decision"), *OUTCOMES.items()],
         tags=queries.known_tags(db()), flag_count=queries.flag_count(db()),
     )
 

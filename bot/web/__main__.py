@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 from waitress import serve
 
 from bot.web.app import create_app
 from bot.web.config import web_settings
+
+
+def waitress_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """waitress removes X-Forwarded-* headers unless told not to: with trusted proxies they reach the app, where
+    ProxyFix (bot.web.app.trust_proxies) believes only the last `trusted_proxies` values of each."""
+    return {"threads": 16, "ident": "family-support",
+            "clear_untrusted_proxy_headers": not int(settings.get("trusted_proxies") or 0)}
 
 
 def main() -> None:
@@ -18,7 +26,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=settings["port"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(create_app(settings), host=args.host, port=args.port, threads=16, ident="family-support")
+    serve(create_app(settings), host=args.host, port=args.port, **waitress_options(settings))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.pool import NullPool
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.web.config import secret_key, web_settings
 
@@ -41,6 +42,7 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         init_staff = None
     if init_staff is not None:
         init_staff(app)
+    trust_proxies(app, int(settings.get("trusted_proxies") or 0))
     return app
 
 
@@ -60,3 +62,16 @@ def database_answers(url: str) -> bool:
         return True
     except Exception:
         return False
+
+
+def trust_proxies(app: Flask, count: int) -> None:
+    """Take the visitor's address, scheme, host and port from the X-Forwarded-* headers of `count` proxies.
+
+    Redirects (/staff -> /staff/, the login page) are built from them, so behind nginx they keep the port and
+    scheme the visitor used. Each proxy appends its value, so only the last `count` values are believed: a header
+    a visitor made up is further left and ignored. With 0 the headers are ignored.
+    """
+    if count > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=count, x_proto=count, x_host=count, x_port=count, x_prefix=0
+        )

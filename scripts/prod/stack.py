@@ -6,6 +6,7 @@ and the retention job, all under one supervisord (bot/supervision.py, config/sup
     python -m scripts.prod.stack status    # this profile's part of make status
     python -m scripts.prod.stack foreground  # the same, supervisord in the foreground (config/systemd/)
     python -m scripts.prod.stack env       # settings and secrets as a systemd EnvironmentFile (native units)
+    python -m scripts.prod.stack users create NAME --role admin   # make staff-user PROFILE=prod NAME=... ROLE=...
 
 Settings come from config/prod/prod.env, overridden by environment variables of the same name. Secrets (the
 database and Redis passwords, the Rasa API token) are generated on first start into $PROD_DIR/secrets.env (0600),
@@ -429,33 +430,69 @@ class Stack:
         self.start_service(name)
 
 
-def main() -> None:
+def summary(stack: Stack) -> str:
+    """What `make run-prod` prints once everything is up (tests/test_prod.py opens every address in it)."""
+    s = stack.settings
+    return (
+        f"Production profile up under supervisord ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL "
+        f":{s['PG_PORT']}, Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}\n"
+        f"  chat:          {stack.url}/\n"
+        f"  staff console: {stack.url}/staff\n"
+        f"  first admin:   {s['FIRST_ADMIN_COMMAND']}   (once; asks for the password)\n"
+        "  status:        make status\n"
+        "  stop:          make stop-prod"
+    )
+
+
+def staff_users(settings: Settings, args: List[str]) -> int:
+    """python -m bot.staff.users on the profile's PostgreSQL (make staff-user PROFILE=prod): the database settings
+    come from prod.env and the generated password from $PROD_DIR/secrets.env, so nobody copies them by hand."""
+    if not (settings.dir / "secrets.env").exists():
+        print(f"error: {settings.dir / 'secrets.env'} does not exist: start the production profile first "
+              "(make run-prod), it creates the database", file=sys.stderr)
+        return 2
+    from sqlalchemy.exc import OperationalError
+
+    from bot.staff import users
+
+    postgres = Postgres(settings)
+    os.environ["DATABASE_URL"] = postgres.url
+    try:
+        return users.main(args)
+    except OperationalError:  # its message is not shown: nothing of the connection's password may reach a terminal
+        print(f"error: cannot connect to the production profile's PostgreSQL on 127.0.0.1:{postgres.port}; "
+              "is it running? (make run-prod)", file=sys.stderr)
+        return 1
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop", "status", "foreground", "env"])
-    stack = Stack(Settings.load())
-    command = parser.parse_args().command
-    if command == "env":  # the EnvironmentFile of the native systemd units (config/systemd/): it holds the secrets
+    parser.add_argument("command", choices=["start", "stop", "status", "foreground", "env", "users"])
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="users: the arguments of python -m bot.staff.users")
+    options = parser.parse_args()
+    if options.args and options.command != "users":
+        parser.error(f"{options.command} takes no arguments")
+    settings = Settings.load()
+    if options.command == "users":
+        return staff_users(settings, options.args)
+    stack = Stack(settings)
+    if options.command == "env":  # the EnvironmentFile of the native systemd units (config/systemd/): it holds secrets
         values = {**stack.settings.values, **stack.settings.secrets(), "DATABASE_URL": stack.postgres.url}
         print("".join(f"{key}={value}\n" for key, value in values.items()), end="")
-        return
-    if command == "foreground":  # config/systemd/family-support.service: supervisord in the foreground
+        return 0
+    if options.command == "foreground":  # config/systemd/family-support.service: supervisord in the foreground
         stack.prepare(foreground=True)
         cmd = stack.supervisor.foreground_command()
         os.execv(cmd[0], cmd)
-    if command == "status":
-        sys.exit(status(f"make run-prod ({stack.supervisor.dir})", stack.supervisor))
-    if command == "stop":
+    if options.command == "status":
+        return status(f"make run-prod ({stack.supervisor.dir})", stack.supervisor)
+    if options.command == "stop":
         stack.stop()
         print("production profile stopped")
-        return
+        return 0
     stack.start()
-    s = stack.settings
-    print(f"Production profile up under supervisord ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL "
-          f":{s['PG_PORT']}, Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}")
-    print(f"  chat:          {stack.url}/")
-    print(f"  staff console: {stack.url}/staff")
-    print("  status:        make status")
-    print("  stop:          make stop-prod")
+    print(summary(stack))
+    return 0
 
 
 if __name__ == "__main__":
