@@ -17,7 +17,7 @@ export PYTHONWARNINGS := ignore
 FAST_TESTS := not servers and not browser and not prod
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
-.PHONY: setup run train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
+.PHONY: setup run status train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
 
 ## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages
 setup: $(VENV)/.installed $(SPACY) node_modules/.installed
@@ -47,9 +47,13 @@ $(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
 	$(PY) -m bot.training config.yml
 	touch $@
 
-## run: set up on first use, then start the action server, Rasa and the web server (Ctrl-C stops all)
+## run: set up on first use, then start the action server, Rasa, the web server and the retention job under supervisord (Ctrl-C stops all)
 run: setup train
 	scripts/run.sh
+
+## status: each service of make run and make run-prod: up/down, pid, uptime, restarts, health check
+status:
+	@$(PY) -m scripts.dev status; dev=$$?; $(PY) -m scripts.prod.stack status; prod=$$?; exit $$((dev || prod))
 
 ## validate: rasa data validate (no warnings allowed), the topic contract and the source check
 validate: setup

@@ -207,11 +207,9 @@ def main() -> None:
         rows += measure("ours", "2 Rasa servers, nginx", balancer, pool, levels, args.turns)
         rows += measure("ours", "2 Rasa servers, nginx + web", stack.url, pool, levels, args.turns)
         if args.profile:
-            assert stack.rasa[0].proc is not None
-            findings = profile(stack.rasa[0].proc.pid, args.profile, stack.rasa[0].url, pool, RESULTS)
+            findings = profile(stack.pid(stack.rasa[0].name), args.profile, stack.rasa[0].url, pool, RESULTS)
         for server in stack.rasa:
-            assert server.proc is not None
-            memory[f"ours {server.name}"] = peak_rss_mb(server.proc.pid)
+            memory[f"ours {server.name}"] = peak_rss_mb(stack.pid(server.name))
     finally:
         stack.stop()
 

@@ -1,4 +1,5 @@
-"""Start and stop the project's services as child processes (tests, the production profile, the benchmark)."""
+"""The project's services: their commands, environment, log file and health path. Both profiles run them under
+supervisord (bot/supervision.py); the tests and the benchmark also start them directly as child processes."""
 
 from __future__ import annotations
 

@@ -1,22 +1,24 @@
 """The production profile (config/prod, scripts/prod): PostgreSQL, Redis, nginx, 2 Rasa servers, action and web
-servers, all started on free ports for this module. The addresses `make run-prod` prints, the first staff account
-and the staff console in a browser on PostgreSQL; load, faults (a Rasa server killed, the action server stopped,
-PostgreSQL restarted and stopped) and bad requests, always through nginx; what each client sent and received is
-compared with what PostgreSQL holds.
+servers and the retention job under supervisord, all started on free ports for this module. The addresses `make
+run-prod` prints, the first staff account and the staff console in a browser on PostgreSQL; load, faults (a Rasa
+server killed mid-load, the action server stopped, PostgreSQL restarted and stopped, kill -9 of every service) and
+bad requests, always through nginx; what each client sent and received is compared with what PostgreSQL holds.
 
-The tests share one stack and run in file order; each leaves the stack serving (the killed Rasa server stays down).
+The tests share one stack and run in file order; each leaves the stack serving (killed services are restarted by
+supervisord).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -24,11 +26,13 @@ import requests
 import sqlalchemy as sa
 
 from bench import load
+from bot.supervision import alive
 from scripts.prod.stack import Settings, Stack, summary, web_server
 from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
 from tests.servers import ROOT, base_env, say, texts
 from tests.staff_browser import chromium_page, review_flag_and_export
-from tests.staff_fixtures import PASSWORD, StaffSite, run_scripts
+from tests.staff_fixtures import PASSWORD, StaffSite, create_user, run_scripts
+from tests.supervised import StaffConsole, conversation_across_kill, expected_more, kill_and_wait
 
 pytestmark = [pytest.mark.prod, pytest.mark.servers]
 HELPLINE = "1-800-662-4357"
@@ -130,17 +134,15 @@ def test_redirects_believe_only_the_trusted_proxies(stack: Stack) -> None:
         return answer.headers["Location"]
 
     assert location() == f"{stack.url}/staff/"
-    original = stack.web
+    # the supervised web server stopped on purpose, the same server with TRUSTED_PROXIES=2 on its port meanwhile
     behind_tls = web_server(Settings({**stack.settings.values, "TRUSTED_PROXIES": "2"}), stack.postgres.url)
-    original.stop()
+    stack.stop_service("web")
     try:
-        stack.web = behind_tls
-        stack.start_service(behind_tls)
+        behind_tls.start(timeout=120)
         assert location() == "https://chat.example.org/staff/"
     finally:
         behind_tls.stop()
-        stack.web = original
-        stack.start_service(original)
+        stack.start_service("web")
     assert location() == f"{stack.url}/staff/"
 
 
@@ -201,25 +203,26 @@ def test_50_conversations_of_20_turns_are_all_answered_and_stored_in_order(stack
 
 
 def test_a_rasa_server_killed_mid_load_loses_nothing(stack: Stack) -> None:
-    """SIGKILL one Rasa server after a third of the turns: the other one carries on. A turn in flight on the killed
-    server may fail once (the client retries once); every answered turn is stored."""
-    victim = stack.rasa[0]
-    assert victim.proc is not None
+    """SIGKILL one Rasa server after a third of the turns: the other one carries on while supervisord restarts it.
+    A turn in flight on the killed server may fail once (the client retries once); every answered turn is stored."""
+    victim = stack.rasa[0].name
+    pid, restarts = stack.pid(victim), stack.supervisor.restarts(victim)
 
     def kill(done: int) -> None:
         if done == 200:
-            victim.proc.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+            os.kill(pid, signal.SIGKILL)
 
     result = load.run(stack.url, load.scripts(holdout_messages(), 30, 20, seed=2), concurrency=30, retries=1,
                       on_turn=kill)
-    assert victim.proc.poll() == -signal.SIGKILL
     assert not result.failed, [(t.status, t.error, t.attempts) for t in result.failed[:5]]
     assert storage_problems(stack, result) == []
+    stack.supervisor.wait_healthy([victim], timeout=120)
+    assert stack.pid(victim) != pid and stack.supervisor.restarts(victim) == restarts + 1
 
 
 # ------------------------------------------------------------------------------------------------------------ faults
 def test_without_the_action_server_scripted_and_emergency_answers_still_come(stack: Stack, sender: str) -> None:
-    stack.actions.stop()
+    stack.stop_service("actions")
     try:
         assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt?"))
         answer = say(stack.url, sender, "my son took all his pills and won't wake up")
@@ -229,15 +232,15 @@ def test_without_the_action_server_scripted_and_emergency_answers_still_come(sta
         more = texts(say(stack.url, sender, "tell me more"))  # a custom action: the calm reply, not silence
         assert CALM in more and HELPLINE in more
     finally:
-        stack.start_service(stack.actions)
+        stack.start_service("actions")
     assert texts(say(stack.url, sender, "tell me more"))
 
 
 def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> None:
     """pg_ctl restart -m fast during a load: the Rasa servers reconnect by themselves; every turn is either stored
     (and answered) or answered with a clear error."""
-    restart = threading.Thread(target=stack.postgres.restart)
-    live = [server for server in stack.rasa if server.proc and server.proc.poll() is None]
+    restart = threading.Thread(target=stack.restart_service, args=("postgres",))
+    pids = {server.name: stack.pid(server.name) for server in stack.rasa}
 
     def restart_at(done: int) -> None:
         if done == 60:
@@ -247,19 +250,24 @@ def test_postgres_restart_while_serving_drops_nothing_silently(stack: Stack) -> 
     restart.join()
     assert all(calm_error(turn) for turn in result.failed), [(t.status, t.body) for t in result.failed[:3]]
     assert storage_problems(stack, result) == []
-    assert all(server.proc and server.proc.poll() is None for server in live)  # recovered, not restarted
+    assert pids == {server.name: stack.pid(server.name) for server in stack.rasa}  # recovered, not restarted
     assert texts(say(stack.url, "after-restart", "what is dbt"))
 
 
 def test_postgres_down_gets_a_clear_503_and_the_turn_is_not_half_stored(stack: Stack, sender: str) -> None:
-    """With PostgreSQL stopped for longer than the retries, the turn is refused with the calm 503; once it is back,
-    the same conversation goes on and holds exactly the answered turns."""
+    """With PostgreSQL stopped for longer than the retries, the turn is refused with the calm 503, and the web
+    server's health check says it cannot reach its database; once it is back, the same conversation goes on and
+    holds exactly the answered turns."""
     first = load.run(stack.url, {sender: ["what is dbt"]}, 1).turns
-    stack.postgres.pg_ctl("-m", "fast", "-w", "stop")
+    stack.stop_service("postgres")
     try:
         down = load.run(stack.url, {sender: ["what is cbt"]}, 1).turns
+        web = stack.supervisor.health("web")
+        assert not web.ok and web.answering and web.detail == "HTTP 503 database unreachable", web
+        shown = status_lines(stack)
+        assert "UNHEALTHY: HTTP 503 database unreachable" in shown["web"] and shown["postgres"].split()[1] == "stopped"
     finally:
-        stack.postgres.start()
+        stack.start_service("postgres")
     assert down[0].status == 503 and calm_error(down[0])
     after = load.run(stack.url, {sender: ["what is family therapy"]}, 1).turns
     assert after[0].ok
@@ -268,3 +276,51 @@ def test_postgres_down_gets_a_clear_503_and_the_turn_is_not_half_stored(stack: S
     blocks, _ = stored_conversation(engine, sender)
     engine.dispose()
     assert [block.user for block in blocks] == ["what is dbt", "what is family therapy"]
+
+
+# ------------------------------------------------------------------------------------------------- kill -9, status
+def status_lines(stack: Stack) -> Dict[str, str]:
+    """make status's rows for this stack, by service."""
+    shown = subprocess.run([sys.executable, "-m", "bot.supervision", "status", str(stack.supervisor.dir)],
+                           capture_output=True, text=True, timeout=120, env=base_env())
+    return {line.split()[0]: line for line in shown.stdout.splitlines()[2:] if line.strip()}
+
+
+@pytest.fixture(scope="module")
+def console(stack: Stack) -> StaffConsole:
+    created = create_user(stack.postgres.url, "kill-admin", "admin", PASSWORD)
+    assert created.returncode == 0, created.stderr
+    staff = StaffConsole(stack.url, "kill-admin", PASSWORD)
+    staff.login()
+    return staff
+
+
+@pytest.fixture(scope="module")
+def more(stack: Stack) -> str:
+    return expected_more(stack.url)
+
+
+KILLED: List[str] = ["postgres", "redis", "actions", "rasa-0", "rasa-1", "web", "retention", "nginx"]
+
+
+@pytest.mark.parametrize("service", KILLED)
+def test_every_service_killed_comes_back_and_the_conversation_goes_on(
+    stack: Stack, console: StaffConsole, more: str, service: str
+) -> None:
+    """kill -9 each service in turn: supervisord starts it again and it answers its health check within 30 s; a
+    family's conversation through nginx goes on with its history; the staff console lists it; make status shows the
+    restart."""
+    name = stack.rasa[int(service[-1])].name if service.startswith("rasa-") else service
+    before = int(status_lines(stack)[name].split()[4])
+    conversation_across_kill(stack.supervisor, name, stack.url, more, console)
+    row = status_lines(stack)[name].split()
+    assert row[1] in ("up", "starting") and int(row[4]) == before + 1 and row[5] == "ok", row
+
+
+def test_a_killed_nginx_master_leaves_no_worker_behind(stack: Stack) -> None:
+    """nginx's workers outlive a killed master and keep its ports: the restart clears them first."""
+    old = stack.pid("nginx")
+    workers = [int(p) for p in subprocess.run(["pgrep", "-P", str(old)], capture_output=True, text=True).stdout.split()]
+    assert workers
+    kill_and_wait(stack.supervisor, "nginx")
+    assert not [pid for pid in workers if alive(pid)]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot.web.config import secret_key, web_settings
@@ -23,8 +26,12 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
     )
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> tuple[dict[str, str], int]:
+        """Up is not enough: the server must reach its database (the staff console and the conversation index read
+        it). Rasa being down is the Rasa server's own health check; the proxy answers families calmly meanwhile."""
+        if database_answers(settings["database_url"]):
+            return {"status": "ok", "database": "ok"}, 200
+        return {"status": "unhealthy", "database": "unreachable"}, 503
 
     from bot.web import widget
 
@@ -37,6 +44,24 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         init_staff(app)
     trust_proxies(app, int(settings.get("trusted_proxies") or 0))
     return app
+
+
+@functools.cache
+def _health_engine(url: str) -> sa.engine.Engine:
+    """Its own connection per check with short timeouts: a stuck database fails the check instead of hanging it."""
+    if url.startswith("sqlite"):
+        return sa.create_engine(url, poolclass=NullPool, connect_args={"timeout": 3})
+    connect = {"connect_timeout": 3, "options": "-c statement_timeout=3000"} if url.startswith("postgres") else {}
+    return sa.create_engine(url, poolclass=NullPool, connect_args=connect)
+
+
+def database_answers(url: str) -> bool:
+    try:
+        with _health_engine(url).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return True
+    except Exception:
+        return False
 
 
 def trust_proxies(app: Flask, count: int) -> None:

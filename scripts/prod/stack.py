@@ -1,7 +1,11 @@
-"""The production profile on one machine: PostgreSQL, Redis, nginx, N Rasa servers, the action server, the web server.
+"""The production profile on one machine: PostgreSQL, Redis, nginx, N Rasa servers, the action server, the web server
+and the retention job, all under one supervisord (bot/supervision.py, config/supervisor/).
 
     python -m scripts.prod.stack start     # scripts/prod/start.sh (make run-prod) installs the Debian packages first
     python -m scripts.prod.stack stop      # scripts/prod/stop.sh (make stop-prod)
+    python -m scripts.prod.stack status    # this profile's part of make status
+    python -m scripts.prod.stack foreground  # the same, supervisord in the foreground (config/systemd/)
+    python -m scripts.prod.stack env       # settings and secrets as a systemd EnvironmentFile (native units)
     python -m scripts.prod.stack users create NAME --role admin   # make staff-user PROFILE=prod NAME=... ROLE=...
 
 Settings come from config/prod/prod.env, overridden by environment variables of the same name. Secrets (the
@@ -18,16 +22,15 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional
 
-from bot.processes import ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
+from bot.processes import BIN, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
+from bot.supervision import Check, Program, Supervisor, env_delta, status, which
 
 ENV_FILE = ROOT / "config" / "prod" / "prod.env"
 ENDPOINTS = ROOT / "config" / "prod" / "endpoints.yml"
@@ -108,16 +111,6 @@ def test_settings(directory: Path, rasa_servers: int = 2, **overrides: str) -> S
 
 
 # ----------------------------------------------------------------------------------------------------------- helpers
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
-
-
 def gone(pid: int) -> bool:
     """The process has exited (a child of ours is reaped, so that a zombie does not count as running)."""
     try:
@@ -153,7 +146,8 @@ def run(cmd: List[str], **kwargs: object) -> subprocess.CompletedProcess:
 
 # ---------------------------------------------------------------------------------------------------------- daemons
 class Postgres:
-    """A PostgreSQL cluster of its own under $PROD_DIR/pg (run as the `postgres` user when started as root)."""
+    """A PostgreSQL cluster of its own under $PROD_DIR/pg, run by supervisord in the foreground (as the `postgres`
+    user when started as root)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -161,7 +155,7 @@ class Postgres:
         self.data = self.dir / "data"
         self.socket_dir = self.dir / "run"
         self.port = settings.port("PG_PORT")
-        self.log = str(self.dir / "postgres.log")
+        self.log = str(self.dir / "bootstrap.log")
 
     @staticmethod
     def binary(name: str) -> str:
@@ -170,8 +164,12 @@ class Postgres:
             raise RuntimeError("PostgreSQL is not installed: scripts/system-deps.sh postgresql")
         return found[-1]
 
+    @property
+    def user(self) -> Optional[str]:
+        return "postgres" if os.geteuid() == 0 else None
+
     def _cmd(self, name: str, *args: str) -> List[str]:
-        owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        owner = ["runuser", "-u", "postgres", "--"] if self.user else []
         return [*owner, self.binary(name), *args]
 
     @property
@@ -180,10 +178,11 @@ class Postgres:
         return f"postgresql://{s['PG_USER']}:{password}@127.0.0.1:{self.port}/{s['PG_DB']}"
 
     def init(self) -> None:
+        """A new cluster (initdb) with the application's role and database, once."""
         if (self.data / "PG_VERSION").exists():
             return
         self.socket_dir.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
+        if self.user:
             shutil.chown(self.dir, "postgres", "postgres")
             shutil.chown(self.socket_dir, "postgres", "postgres")
         run(self._cmd("initdb", "-D", str(self.data), "-U", "postgres", "-E", "UTF8", "--locale=C",
@@ -191,23 +190,25 @@ class Postgres:
         # local (socket) connections: only the owner of the socket directory may connect
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write(f"unix_socket_directories = '{self.socket_dir}'\nunix_socket_permissions = 0700\n")
+        # the role and database exist before supervisord starts the services that use them
+        self.pg_ctl("-l", self.log, "-o", f"-p {self.port} -c listen_addresses=''", "-w", "-t", "60", "start")
+        try:
+            self.ensure_database()
+        finally:
+            self.pg_ctl("-m", "fast", "-w", "stop")
 
     def pg_ctl(self, *args: str) -> None:
         run(self._cmd("pg_ctl", "-D", str(self.data), *args), cwd=self.dir)
 
-    def start(self) -> None:
-        self.init()
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1"
-        self.pg_ctl("-l", self.log, "-o", options, "-w", "-t", "60", "start")
-        self.ensure_database()
-
-    def restart(self) -> None:
-        """pg_ctl restart -m fast: every connection is cut, the server is back after a second or two."""
-        self.pg_ctl("-l", self.log, "-m", "fast", "-w", "-t", "60", "restart")
-
-    def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self.pg_ctl("-m", "fast", "-w", "stop")
+    def program(self) -> Program:
+        """postgres in the foreground (its log on stderr, rotated by supervisord). When the postmaster is killed its
+        backends notice and exit by themselves; until they have, a new postmaster refuses to start and supervisord
+        tries again after its backoff."""
+        cmd = [self.binary("postgres"), "-D", str(self.data), "-p", str(self.port), "-c", "listen_addresses=127.0.0.1"]
+        return Program(
+            "postgres", cmd, self.settings.dir / "logs" / "postgres.log",
+            Check("postgres", [self.url]), user=self.user, description="PostgreSQL: the tracker store",
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         cmd = self._cmd("psql", "-h", str(self.socket_dir), "-p", str(self.port), "-U", "postgres", "-d", database,
@@ -236,39 +237,28 @@ class Redis:
 
         return redis.Redis(port=self.port, password=self.settings.secrets()["REDIS_PASSWORD"], socket_timeout=5)
 
-    def start(self) -> None:
+    def write_config(self) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
         conf = self.dir / "redis.conf"
         conf.touch(mode=0o600)
         conf.write_text(
             f"port {self.port}\nbind 127.0.0.1\nprotected-mode yes\n"
             f"requirepass {self.settings.secrets()['REDIS_PASSWORD']}\n"
-            f"daemonize yes\npidfile {self.dir / 'redis.pid'}\nlogfile {self.dir / 'redis.log'}\ndir {self.dir}\n"
+            f'daemonize no\nlogfile ""\ndir {self.dir}\n'
             'save ""\nappendonly no\n'
         )
-        run(["redis-server", str(conf)])
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                self.client().ping()
-                return
-            except Exception:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        return conf
 
-    def stop(self) -> None:
-        pidfile = self.dir / "redis.pid"
-        if pidfile.exists():
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGTERM)
-            except (ProcessLookupError, ValueError):
-                pass
-            pidfile.unlink(missing_ok=True)
+    def program(self) -> Program:
+        return Program(
+            "redis", [which("redis-server"), str(self.write_config())], self.settings.dir / "logs" / "redis.log",
+            Check("redis", [str(self.port)], self.settings.secrets()["REDIS_PASSWORD"]),
+            description="Redis: conversation locks shared by the Rasa servers",
+        )
 
 
 class Nginx:
-    """nginx from config/prod/nginx.conf.template, its files under $PROD_DIR/nginx."""
+    """nginx from config/prod/nginx.conf.template, its files under $PROD_DIR/nginx, its logs through supervisord."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -288,22 +278,26 @@ class Nginx:
         return text
 
     def _cmd(self, *args: str) -> List[str]:
-        return ["nginx", "-c", str(self.conf), "-p", str(self.dir), "-e", str(self.dir / "error.log"), *args]
+        return [which("nginx"), "-c", str(self.conf), "-p", str(self.dir), "-e", "stderr", *args]
 
-    def start(self) -> None:
+    def write_config(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.conf.write_text(self.render())
         run(self._cmd("-t"))
-        run(self._cmd())
-        wait_for_port(self.settings.port("NGINX_PORT"))
 
-    def stop(self) -> None:
-        pidfile = self.dir / "nginx.pid"
-        if pidfile.exists():
-            try:
-                os.kill(int(pidfile.read_text()), signal.SIGQUIT)  # graceful: finish the requests in flight
-            except (ProcessLookupError, ValueError):
-                pass
+    def program(self) -> Program:
+        s = self.settings
+        health = [f"http://127.0.0.1:{s['NGINX_PORT']}/nginx-health", f"http://127.0.0.1:{s['RASA_LB_PORT']}/nginx-health"]
+        return Program(
+            "nginx", reaping(self.dir / "nginx.pid", self._cmd("-g", "daemon off;")), s.dir / "logs" / "nginx.log",
+            Check("nginx", [*health, str(self.dir / "nginx.pid")]),
+            description="nginx: public entry point and the balancer over the Rasa servers",
+        )
+
+
+def reaping(pidfile: Path, cmd: List[str]) -> List[str]:
+    """The command, started by bot/reap.py once it killed what a killed master left behind."""
+    return [str(BIN / "python"), "-m", "bot.reap", str(pidfile), "--", *cmd]
 
 
 # ---------------------------------------------------------------------------------------------------------- services
@@ -337,9 +331,18 @@ def web_server(settings: Settings, database_url: str) -> Service:
     )
 
 
+def retention_job(settings: Settings, web: Service) -> Program:
+    """The retention job on the web server's database and settings: at start, then once a day."""
+    state = settings.dir / "supervisor" / "retention.json"
+    cmd = [str(BIN / "python"), "-m", "bot.staff.retention", "--every", "86400", "--state", str(state)]
+    return Program("retention", cmd, settings.dir / "logs" / "retention.log", Check("retention", [str(state)]),
+                   env_delta(web.env), description="deletes conversations older than retention_days, once a day")
+
+
 @dataclass
 class Stack:
-    """Every process of the profile. start() brings them up in order; stop() takes them down in reverse."""
+    """Every process of the profile, under one supervisord: start() renders the configuration and waits until every
+    service answers its health check; stop() stops them all (nginx first, PostgreSQL last)."""
 
     settings: Settings
     postgres: Postgres = field(init=False)
@@ -348,6 +351,7 @@ class Stack:
     actions: Service = field(init=False)
     rasa: List[Service] = field(init=False)
     web: Service = field(init=False)
+    supervisor: Supervisor = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -355,6 +359,7 @@ class Stack:
         self.actions = action_server(s)
         self.rasa = [rasa_server(s, port) for port in s.rasa_ports]
         self.web = web_server(s, self.postgres.url)
+        self.supervisor = Supervisor(s.dir / "supervisor", s.dir / "logs")
 
     @property
     def url(self) -> str:
@@ -366,48 +371,75 @@ class Stack:
         return [self.actions, *self.rasa, self.web]
 
     @property
-    def pid_dir(self) -> Path:
-        return self.settings.dir / "pids"
+    def names(self) -> List[str]:
+        """Every supervised service, in start order."""
+        return [program.name for program in self.programs()]
 
-    def start(self) -> Stack:
-        for directory in (self.pid_dir, self.settings.dir / "logs"):
-            directory.mkdir(parents=True, exist_ok=True)
+    def programs(self) -> List[Program]:
+        described = {"actions": "action server (rasa-sdk)", "web": "web server: chat page, widget proxy, staff console"}
+        return [
+            self.postgres.program(),
+            self.redis.program(),
+            *(Program.from_service(s, described.get(s.name, "Rasa server (REST channel)")) for s in self.services),
+            retention_job(self.settings, self.web),
+            self.nginx.program(),
+        ]
+
+    def prepare(self, foreground: bool) -> None:
+        """PostgreSQL's cluster (once), nginx's and supervisord's configuration."""
+        if self.supervisor.running():
+            raise RuntimeError("the production profile is already running (make status; make stop-prod)")
+        (self.settings.dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.postgres.init()
+        self.nginx.write_config()
+        self.supervisor.write(self.programs(), foreground=foreground)
+
+    def start(self, timeout: float = 300) -> Stack:
         try:
-            self.postgres.start()
-            self.redis.start()
-            with ThreadPoolExecutor(len(self.services)) as pool:  # the Rasa servers load their models in parallel
-                list(pool.map(self.start_service, self.services))
-            self.nginx.start()
+            self.prepare(foreground=False)
+            self.supervisor.start()
+            self.supervisor.wait_healthy(timeout=timeout)
+            self.postgres.ensure_database()  # the password of secrets.env, should it have changed
         except BaseException:
             self.stop()
             raise
         return self
 
-    def start_service(self, service: Service) -> None:
-        service.start(timeout=300)
-        assert service.proc is not None
-        (self.pid_dir / f"{service.name}.pid").write_text(str(service.proc.pid))
-
     def stop(self) -> None:
-        self.nginx.stop()
-        for service in self.services:  # started by this process
-            service.stop()
-        for pidfile in self.pid_dir.glob("*.pid"):  # started by `stack start` in another process
+        if self.supervisor.running():
+            self.supervisor.shutdown()
+        pid_dir = self.settings.dir / "pids"
+        for pidfile in pid_dir.glob("*.pid"):  # started by the start script before supervisord
             stop_pid(int(pidfile.read_text()))
             pidfile.unlink()
-        self.redis.stop()
-        self.postgres.stop()
+
+    # ---- one service (tests, bench)
+    def pid(self, name: str) -> int:
+        return self.supervisor.pid(name)
+
+    def stop_service(self, name: str) -> None:
+        """Stopped on purpose: supervisord leaves it down until start_service()."""
+        self.supervisor.stop(name)
+
+    def start_service(self, name: str, timeout: float = 300) -> None:
+        self.supervisor.start_service(name)
+        self.supervisor.wait_healthy([name], timeout)
+
+    def restart_service(self, name: str) -> None:
+        self.stop_service(name)
+        self.start_service(name)
 
 
 def summary(stack: Stack) -> str:
     """What `make run-prod` prints once everything is up (tests/test_prod.py opens every address in it)."""
     s = stack.settings
     return (
-        f"Production profile up ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL :{s['PG_PORT']}, "
-        f"Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}\n"
+        f"Production profile up under supervisord ({len(stack.rasa)} Rasa servers behind nginx, PostgreSQL "
+        f":{s['PG_PORT']}, Redis :{s['REDIS_PORT']}); logs in {s.dir / 'logs'}\n"
         f"  chat:          {stack.url}/\n"
         f"  staff console: {stack.url}/staff\n"
         f"  first admin:   {s['FIRST_ADMIN_COMMAND']}   (once; asks for the password)\n"
+        "  status:        make status\n"
         "  stop:          make stop-prod"
     )
 
@@ -435,13 +467,25 @@ def staff_users(settings: Settings, args: List[str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["start", "stop", "users"])
+    parser.add_argument("command", choices=["start", "stop", "status", "foreground", "env", "users"])
     parser.add_argument("args", nargs=argparse.REMAINDER, help="users: the arguments of python -m bot.staff.users")
     options = parser.parse_args()
+    if options.args and options.command != "users":
+        parser.error(f"{options.command} takes no arguments")
     settings = Settings.load()
     if options.command == "users":
         return staff_users(settings, options.args)
     stack = Stack(settings)
+    if options.command == "env":  # the EnvironmentFile of the native systemd units (config/systemd/): it holds secrets
+        values = {**stack.settings.values, **stack.settings.secrets(), "DATABASE_URL": stack.postgres.url}
+        print("".join(f"{key}={value}\n" for key, value in values.items()), end="")
+        return 0
+    if options.command == "foreground":  # config/systemd/family-support.service: supervisord in the foreground
+        stack.prepare(foreground=True)
+        cmd = stack.supervisor.foreground_command()
+        os.execv(cmd[0], cmd)
+    if options.command == "status":
+        return status(f"make run-prod ({stack.supervisor.dir})", stack.supervisor)
     if options.command == "stop":
         stack.stop()
         print("production profile stopped")

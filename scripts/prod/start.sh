@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make run-prod: install PostgreSQL, Redis and nginx (Debian packages) when missing, then start the production
-# profile in the background: PostgreSQL, Redis, the action server, 2 Rasa servers, the web server, nginx.
+# profile in the background under supervisord: PostgreSQL, Redis, the action server, 2 Rasa servers, the web
+# server, the retention job, nginx; each is restarted when it dies (make status shows them).
 # Settings: config/prod/prod.env (environment variables of the same name override). Stop with scripts/prod/stop.sh.
 set -eu
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make stop-prod: stop every process of the production profile (nginx first, PostgreSQL last).
+# make stop-prod: stop supervisord and every service of the production profile (nginx first, PostgreSQL last).
 set -eu
 cd "$(dirname "$0")/../.."
 export PYTHONPATH="$PWD"
