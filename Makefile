@@ -12,9 +12,9 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore
 
-# pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser or
-# runs the production profile
-FAST_TESTS := not servers and not browser and not prod
+# pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser, runs the
+# production profile or trains a model
+FAST_TESTS := not servers and not browser and not prod and not training
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
 .PHONY: setup run train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
