@@ -51,9 +51,10 @@ $(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
 run: setup train
 	scripts/run.sh
 
-## validate: rasa data validate (no warnings allowed), the topic contract and the source check
+## validate: rasa data validate (no warnings allowed), the topic contract, the source check and the project's copies
+## of ../shared (with the action server run from only the files it ships with)
 validate: setup
-	$(PY) -m pytest -q tests/test_data.py tests/test_content.py
+	$(PY) -m pytest -q tests/test_data.py tests/test_content.py tests/test_action_server.py
 
 ## shell: talk to the assistant in a terminal (starts the action server in the background)
 shell: setup train

@@ -210,8 +210,9 @@ def trained(extended: Path) -> Path:
 
 
 def test_validation_and_the_source_check_pass(extended: Path) -> None:
-    """`make validate`: rasa data validate without warnings, the topic contract, the examples, the source check."""
-    pytest_in(extended, "tests/test_data.py", "tests/test_content.py")
+    """`make validate`: rasa data validate without warnings, the topic contract, the examples, the source check,
+    the copies of ../shared and the action server run from its own files."""
+    pytest_in(extended, "tests/test_data.py", "tests/test_content.py", "tests/test_action_server.py")
 
 
 def test_the_trained_model_passes_the_test_stories_and_the_holdout_floor(trained: Path) -> None:
