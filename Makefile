@@ -12,9 +12,9 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export RASA_TELEMETRY_ENABLED := false
 export PYTHONWARNINGS := ignore
 
-# pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser or
-# runs the production profile
-FAST_TESTS := not servers and not browser and not prod
+# pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser, runs the
+# production profile or trains a model
+FAST_TESTS := not servers and not browser and not prod and not training
 TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
 
 .PHONY: setup run status train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
@@ -55,9 +55,10 @@ run: setup train
 status:
 	@$(PY) -m scripts.dev status; dev=$$?; $(PY) -m scripts.prod.stack status; prod=$$?; exit $$((dev || prod))
 
-## validate: rasa data validate (no warnings allowed), the topic contract and the source check
+## validate: rasa data validate (no warnings allowed), the topic contract, the source check and the project's copies
+## of ../shared (with the action server run from only the files it ships with)
 validate: setup
-	$(PY) -m pytest -q tests/test_data.py tests/test_content.py
+	$(PY) -m pytest -q tests/test_data.py tests/test_content.py tests/test_action_server.py
 
 ## shell: talk to the assistant in a terminal (starts the action server in the background)
 shell: setup train

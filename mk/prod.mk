@@ -1,4 +1,5 @@
-# The production profile and the benchmark (docs/production.md). Included by the Makefile (include mk/*.mk).
+# The production profile and the benchmark (README.md: "Production profile", "Benchmark against stock Rasa").
+# Included by the Makefile (include mk/*.mk).
 .PHONY: run-prod stop-prod bench
 
 ## run-prod: PostgreSQL, Redis, nginx (Debian packages), 2 Rasa servers, action and web servers, in the background
