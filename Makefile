@@ -87,12 +87,12 @@ eval: setup train
 compare: setup
 	$(PY) -m bot.evaluate --compare config/candidates
 
-## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin] (asks for the password);
+## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin|responder] (asks for the password);
 ## PROFILE=prod: in the production profile's PostgreSQL (settings and password from var/prod/, make run-prod first)
 STAFF_USERS = $(if $(filter prod,$(PROFILE)),$(PY) -m scripts.prod.stack users,$(PY) -m bot.staff.users)
 staff-user: setup
 	@test -n "$(NAME)" && test -z "$(filter-out prod,$(PROFILE))" || \
-	  (echo "usage: make staff-user NAME=alice [ROLE=admin|reviewer] [PROFILE=prod]" >&2; exit 2)
+	  (echo "usage: make staff-user NAME=alice [ROLE=admin|responder|reviewer] [PROFILE=prod]" >&2; exit 2)
 	$(STAFF_USERS) create $(NAME) --role $(or $(ROLE),reviewer)
 
 ## lint: ruff over the Python code (CI runs it before the tests)

@@ -69,7 +69,8 @@ class Check:
     nginx: every URL answers with the pid of a worker whose master is the one in the pid file (the last target):
     the workers of a killed master go on answering until they are cleared;
     postgres: the application's role runs SELECT 1 on its database; redis: PING with the password;
-    retention: the job's state file says its last run succeeded.
+    retention: the job's state file says its last run succeeded;
+    alerts: the alerts worker's heartbeat file is fresh (written after every look at the events) and says ok.
     """
 
     kind: str
@@ -167,6 +168,25 @@ class Check:
         if not state["ok"]:
             return Health(False, f"last run failed {ago} ago: {state.get('error', '')}"[:120], True)
         return Health(True, f"last run {ago} ago, {state['deleted']} deleted", True)
+
+
+    def _alerts(self, timeout: float) -> Health:
+        path = Path(self.targets[0])
+        if not path.exists():
+            return Health(False, "not started yet", True)
+        state = json.loads(path.read_text())
+        if not alive(int(state.get("pid", 0))):
+            return Health(False, "restarted, not watching yet", True)
+        age = time.time() - state["finished"]
+        if age > ALERTS_STALE:
+            return Health(False, f"no heartbeat for {duration(age)}", True)
+        if not state["ok"]:
+            return Health(False, f"failing: {state.get('error', '')}"[:120], True)
+        channels = ", ".join(state.get("channels") or []) or "console only"
+        return Health(True, f"watching; delivers by {channels}", True)
+
+
+ALERTS_STALE = 30  # seconds without a heartbeat before the alerts worker counts as stuck
 
 
 def reason(answer: Any) -> str:

@@ -4,10 +4,11 @@
     python -m scripts.dev status    # this profile's part of make status
 
 Services: the action server :5055, Rasa (REST channel, SQLite tracker store) :5005, the web server (widget and staff
-console) :8000, and the retention job (deletes conversations older than the configured number of days), once at
-start and then once a day. Each is restarted when it dies (config/supervisor/). Ports and the state directory come
-from ACTION_PORT, RASA_PORT, WEB_PORT and VAR_DIR in the environment (defaults as above and var/); the tests run the
-same profile on free ports in a temporary directory.
+console) :8000, the retention job (deletes conversations older than the configured number of days), once at
+start and then once a day, and the alerts worker (bot.staff.alert_worker: emergencies and requests for a person to
+the console, the webhook and e-mail of config/alerts.yml). Each is restarted when it dies (config/supervisor/). Ports
+and the state directory come from ACTION_PORT, RASA_PORT, WEB_PORT and VAR_DIR in the environment (defaults as above
+and var/); the tests run the same profile on free ports in a temporary directory.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import List, Mapping
 
 import yaml
 
-from bot.processes import MODEL, ROOT, action_service, rasa_service, web_service
+from bot.processes import BIN, MODEL, ROOT, action_service, rasa_service, web_service
 from bot.supervision import Check, Program, Supervisor, env_delta, status
 
 DEFAULTS = {"ACTION_PORT": "5055", "RASA_PORT": "5005", "WEB_PORT": "8000", "VAR_DIR": "var"}
@@ -90,6 +91,8 @@ class DevProfile:
             ),
             Program.from_service(web, "web server: family chat, widget proxy, staff console"),
             retention,
+            alerts_worker(self.var / "supervisor" / "alerts.json", logs / "alerts.log", web.env,
+                          f"http://localhost:{self.web_port}"),
         ]
 
     def write(self) -> Supervisor:
@@ -97,6 +100,19 @@ class DevProfile:
         supervisor = self.supervisor
         supervisor.write(self.programs(), foreground=True)
         return supervisor
+
+
+def alerts_worker(state: Path, log: Path, web_env: Mapping[str, str], console_url: str) -> Program:
+    """The alerts worker on the web server's database and settings (both profiles); the alerts' link points at
+    this profile's console unless ALERT_CONSOLE_URL is set."""
+    env = env_delta(web_env)
+    if not os.environ.get("ALERT_CONSOLE_URL", "").strip():
+        env["ALERT_CONSOLE_URL"] = console_url
+    return Program(
+        "alerts", [str(BIN / "python"), "-m", "bot.staff.alert_worker", "--state", str(state)], log,
+        Check("alerts", [str(state)]), env,
+        description="alerts worker: emergencies and requests for a person to the console, webhook and e-mail",
+    )
 
 
 def main(argv: List[str]) -> int:

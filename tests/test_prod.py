@@ -300,7 +300,7 @@ def more(stack: Stack) -> str:
     return expected_more(stack.url)
 
 
-KILLED: List[str] = ["postgres", "redis", "actions", "rasa-0", "rasa-1", "web", "retention", "nginx"]
+KILLED: List[str] = ["postgres", "redis", "actions", "rasa-0", "rasa-1", "web", "retention", "alerts", "nginx"]
 
 
 @pytest.mark.parametrize("service", KILLED)

@@ -115,6 +115,7 @@ def staff_routes(app: Flask) -> list[tuple[str, str]]:
         if not rule.rule.startswith("/staff") or rule.endpoint in ("staff.login", "staff.static"):
             continue
         path = rule.rule.replace("<sender_id>", PREFIX + "emergency").replace("<name>", "admin")
+        path = path.replace("<int:alert_id>", "1")
         routes += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return routes
 

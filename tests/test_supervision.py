@@ -87,13 +87,13 @@ def test_status_shows_every_service_up_with_pid_uptime_restarts_and_health(dev: 
     shown = status(dev)
     assert shown.returncode == 0, shown.stdout
     assert shown.stdout.splitlines()[1].split() == ["service", "state", "pid", "uptime", "restarts", "health"]
-    for name in ("actions", f"rasa-{dev.profile.rasa_port}", "web", "retention"):
+    for name in ("actions", f"rasa-{dev.profile.rasa_port}", "web", "retention", "alerts"):
         fields = row(shown.stdout, name).split()
         assert fields[1] in ("up", "starting") and int(fields[2]) == dev.supervisor.pid(name), fields
         assert fields[4] == "0" and fields[5] == "ok", fields
 
 
-@pytest.mark.parametrize("kind", ["actions", "rasa", "web", "retention"])
+@pytest.mark.parametrize("kind", ["actions", "rasa", "web", "retention", "alerts"])
 def test_a_killed_service_comes_back_and_the_conversation_goes_on(dev: DevRun, kind: str) -> None:
     name = f"rasa-{dev.profile.rasa_port}" if kind == "rasa" else kind
     conversation_across_kill(dev.supervisor, name, dev.url, dev.more, dev.console)

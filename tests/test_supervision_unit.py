@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Iterator
@@ -35,14 +36,16 @@ def test_the_make_run_configuration_supervises_every_service_with_restarts_backo
                                "WEB_PORT": "18000"})
     supervisor = profile.write()
     groups = {group.name: group.process_configs[0] for group in parsed(supervisor.conf).process_group_configs}
-    assert set(groups) == {"watchdog", "actions", "rasa-15005", "web", "retention"}
-    for name in ("actions", "rasa-15005", "web", "retention"):
+    assert set(groups) == {"watchdog", "actions", "rasa-15005", "web", "retention", "alerts"}
+    for name in ("actions", "rasa-15005", "web", "retention", "alerts"):
         config = groups[name]
         assert config.autorestart is RestartUnconditionally and config.startretries == 5 and config.stopasgroup
         assert config.stdout_logfile == str(tmp_path / "logs" / f"{'rasa' if name.startswith('rasa') else name}.log")
         assert config.stdout_logfile_maxbytes == 10 * 1024 * 1024 and config.stdout_logfile_backups == 5
     assert groups["rasa-15005"].startsecs == 30
     assert groups["web"].environment["DATABASE_URL"] == f"sqlite:///{tmp_path / 'conversations.db'}"
+    assert groups["alerts"].environment["DATABASE_URL"] == groups["web"].environment["DATABASE_URL"]
+    assert groups["alerts"].environment["ALERT_CONSOLE_URL"] == "http://localhost:18000"
     assert groups["web"].command.split()[-2:] == ["--port", "18000"]
     endpoints = yaml.safe_load((tmp_path / "endpoints.yml").read_text())
     default = yaml.safe_load((servers.ROOT / "endpoints.yml").read_text())
@@ -53,7 +56,7 @@ def test_the_make_run_configuration_supervises_every_service_with_restarts_backo
     assert set(endpoints) == set(default)
     assert oct(supervisor.conf.stat().st_mode & 0o777) == "0o600"
     checks = json.loads(supervisor.health_file.read_text())["checks"]
-    assert set(checks) == {"actions", "rasa-15005", "web", "retention"}
+    assert set(checks) == {"actions", "rasa-15005", "web", "retention", "alerts"}
 
 
 def test_environment_values_survive_supervisord_quoting(tmp_path: Path) -> None:
@@ -116,3 +119,18 @@ def test_retention_check_needs_a_successful_run_by_the_running_job(tmp_path: Pat
     assert not check.run().ok and "OperationalError" in check.run().detail
     state.write_text(json.dumps({"ok": True, "deleted": 0, "finished": 0, "pid": 2**22 + 1}))
     assert check.run().detail == "restarted, first run not finished"
+
+
+def test_alerts_check_needs_a_fresh_heartbeat_from_the_running_worker(tmp_path: Path) -> None:
+    state = tmp_path / "alerts.json"
+    check = Check("alerts", [str(state)])
+    assert check.run().detail == "not started yet"
+    state.write_text(json.dumps({"ok": True, "finished": time.time(), "pid": os.getpid(), "channels": ["webhook"]}))
+    assert check.run().ok and "webhook" in check.run().detail
+    state.write_text(json.dumps({"ok": True, "finished": time.time() - 600, "pid": os.getpid(), "channels": []}))
+    assert not check.run().ok and "no heartbeat" in check.run().detail
+    state.write_text(json.dumps({"ok": False, "error": "watcher: OperationalError", "finished": time.time(),
+                                 "pid": os.getpid()}))
+    assert not check.run().ok and "OperationalError" in check.run().detail
+    state.write_text(json.dumps({"ok": True, "finished": time.time(), "pid": 2**22 + 1}))
+    assert not check.run().ok and check.run().detail == "restarted, not watching yet"

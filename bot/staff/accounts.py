@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.staff.audit import record, utcnow
 from bot.staff.db import users
 
-ROLES = ("reviewer", "admin")
+ROLES = ("reviewer", "responder", "admin")  # responder: a reviewer who also gets alerts (config/alerts.yml)
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 MIN_PASSWORD = 12
 _hasher = PasswordHasher()

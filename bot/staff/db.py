@@ -132,8 +132,46 @@ audit = sa.Table(
     sa.Column("detail", sa.String(1000), nullable=False, default=""),
 )
 
+# Escalations that need a person (bot.staff.alerts): one row per alert; the message it quotes stays in `events`
+# (event_id), already redacted by the tracker store, and is never copied here.
+alerts = sa.Table(
+    "staff_alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", SENDER, nullable=False, index=True),
+    sa.Column("level", sa.String(16), nullable=False),  # "emergency" | "person"
+    sa.Column("event_id", sa.Integer, nullable=False),  # the family's message that escalated
+    sa.Column("message_at", sa.Float, nullable=False),  # its time (epoch, as in `events`)
+    sa.Column("created_at", sa.DateTime, nullable=False, index=True),
+    sa.Column("handled_by", sa.String(64)),
+    sa.Column("handled_at", sa.DateTime),
+)
+
+# One row per alert and channel ("webhook" | "email"): "pending", "retrying" (failed, tried again at next_at),
+# "delivered", or "failed" (gave up after the configured attempts).
+alert_deliveries = sa.Table(
+    "staff_alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("alert_id", sa.Integer, nullable=False, index=True),
+    sa.Column("sender_id", SENDER, nullable=False, index=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_at", sa.DateTime, nullable=False),
+    sa.Column("last_error", sa.String(255), nullable=False),
+    sa.Column("delivered_at", sa.DateTime),
+)
+
+alert_state = sa.Table(
+    "staff_alert_state",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("last_event_id", sa.Integer, nullable=False),
+)
+
 # Per-conversation rows of the console, deleted with the conversation (the audit log is kept).
-PER_CONVERSATION = (conversations, conversation_intents, flags, tags, notes, reviews)
+PER_CONVERSATION = (conversations, conversation_intents, flags, tags, notes, reviews, alerts, alert_deliveries)
 
 
 @functools.cache

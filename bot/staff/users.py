@@ -1,6 +1,6 @@
 """python -m bot.staff.users: manage staff accounts from the command line.
 
-  create USERNAME [--role reviewer|admin] [--password-stdin]   (prompts for the password otherwise)
+  create USERNAME [--role reviewer|responder|admin] [--password-stdin]   (prompts for the password otherwise)
   set-password USERNAME [--password-stdin]
   set-role USERNAME ROLE
   unlock USERNAME

@@ -31,6 +31,7 @@ from typing import Dict, List, Mapping, Optional
 
 from bot.processes import BIN, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 from bot.supervision import Check, Program, Supervisor, env_delta, status, which
+from scripts.dev import alerts_worker
 
 ENV_FILE = ROOT / "config" / "prod" / "prod.env"
 ENDPOINTS = ROOT / "config" / "prod" / "endpoints.yml"
@@ -382,6 +383,8 @@ class Stack:
             self.redis.program(),
             *(Program.from_service(s, described.get(s.name, "Rasa server (REST channel)")) for s in self.services),
             retention_job(self.settings, self.web),
+            alerts_worker(self.settings.dir / "supervisor" / "alerts.json", self.settings.dir / "logs" / "alerts.log",
+                          self.web.env, f"http://localhost:{self.settings['NGINX_PORT']}"),
             self.nginx.program(),
         ]
 
