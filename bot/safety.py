@@ -104,7 +104,7 @@ class _Hit:
 
 class SafetyNet:
     def __init__(self, config: Dict[str, Any]) -> None:
-        macros = {name: value for name, value in (config.get("macros") or {}).items()}
+        macros = dict(config.get("macros") or {})
 
         def compile_all(patterns: Iterable[str]) -> Tuple[Pattern[str], ...]:
             return tuple(re.compile(_MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), p)) for p in patterns)
@@ -176,16 +176,14 @@ class SafetyNet:
             return None
         medical = any(h.group.kind == MEDICAL for h in hits)
         cache: Dict[Any, Any] = {}
+        # an "on purpose" only counts beside a medical hit, and then makes it both kinds
         judged = [(self._judge(h, normal, cache), h) for h in hits if h.group.tense != "intent" or medical]
-        judged = [(outcome, h) for outcome, h in judged if outcome is not None]
         if not judged:
             return None
         top = max(_URGENCY[outcome] for outcome, _ in judged)
         winners = [h for outcome, h in judged if _URGENCY[outcome] == top]
         outcome = next(o for o, _ in judged if _URGENCY[o] == top)
         kinds = {h.group.kind for h in winners}
-        if top == _URGENCY[NOW] and MEDICAL in kinds and any(h.group.tense == "intent" for h in winners):
-            kinds.add(SELF_HARM)
         kind = BOTH if kinds == {MEDICAL, SELF_HARM} else kinds.pop()
         first = min(winners, key=lambda h: (h.group.tense == "intent", h.start))
         spanish = any(h.spanish for h in winners) or self._spanish(normal)
@@ -206,7 +204,7 @@ class SafetyNet:
                     hits.append(_Hit(group, match.start(), match.end(), match.group(0), spanish))
         return hits
 
-    def _judge(self, hit: _Hit, normal: str, cache: Dict[Any, Any]) -> Optional[str]:
+    def _judge(self, hit: _Hit, normal: str, cache: Dict[Any, Any]) -> str:
         clause = _span(_CLAUSE, normal, hit.start)
         if clause not in cache:  # where each frame of the clause starts
             text = normal[clause[0] : clause[1]]
