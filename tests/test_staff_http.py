@@ -15,8 +15,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.core.settings import load_yaml
 from bot.processes import free_port
-from bot.settings import load_yaml
 from bot.staff import accounts
 from bot.staff.config import resolve_sqlite_path
 from bot.staff.db import engine

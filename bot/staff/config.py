@@ -8,7 +8,7 @@ from datetime import timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.settings import PROJECT_ROOT, load_yaml
+from bot.core.settings import PROJECT_ROOT, load_yaml
 
 UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; the project runs 3.10)
 

@@ -6,7 +6,7 @@ import os
 import secrets
 from typing import Any
 
-from bot.settings import load_yaml, project_path
+from bot.core.settings import load_yaml, project_path
 
 
 def web_settings() -> dict[str, Any]:

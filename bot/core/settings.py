@@ -9,7 +9,7 @@ from typing import Any, Dict
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def project_path(relative: str) -> Path:
