@@ -1,4 +1,5 @@
-"""Project settings from config/bot.yml, with paths resolved against the project root."""
+"""Project settings from config/bot.yml (and the web server's config/web.yml), with paths resolved against the
+project root."""
 
 from __future__ import annotations
 
@@ -30,3 +31,21 @@ def settings() -> Dict[str, Any]:
 
 def setting_path(key: str) -> Path:
     return project_path(settings()[key])
+
+
+def web_settings() -> Dict[str, Any]:
+    """config/web.yml, overridden by environment variables of the same name in capitals."""
+    values = dict(load_yaml("config/web.yml"))
+    for key, value in list(values.items()):
+        env = os.environ.get(key.upper())
+        if env is None:
+            continue
+        if isinstance(value, bool):
+            values[key] = env.lower() in ("1", "true", "yes")
+        elif isinstance(value, int):
+            values[key] = int(env)
+        elif isinstance(value, list):
+            values[key] = [item.strip() for item in env.split(",") if item.strip()]
+        else:
+            values[key] = env
+    return values
