@@ -15,7 +15,8 @@ export PYTHONWARNINGS := ignore
 # pytest markers (pytest.ini): the fast tier leaves out every test that starts a process, drives a browser, runs the
 # production profile or trains a model
 FAST_TESTS := not servers and not browser and not prod and not training
-TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) bot/emergency_override.py bot/safety.py config/safety.yml
+TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) config/safety.yml \
+    bot/rasa/emergency_override.py bot/core/safety.py
 
 .PHONY: setup run status train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
 
@@ -29,8 +30,8 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip check
 	touch $@
 
-$(SPACY): $(VENV)/.installed bot/spacy_pipeline.py
-	$(PY) -m bot.spacy_pipeline
+$(SPACY): $(VENV)/.installed tools/spacy_pipeline.py
+	$(PY) -m tools.spacy_pipeline
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -44,7 +45,7 @@ test-deps:
 train: $(MODEL)
 
 $(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
-	$(PY) -m bot.training config.yml
+	$(PY) -m tools.training config.yml
 	touch $@
 
 ## run: set up on first use, then start the action server, Rasa, the web server and the retention job under supervisord (Ctrl-C stops all)
@@ -81,11 +82,11 @@ screenshots: setup train
 
 ## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)
 eval: setup train
-	$(PY) -m bot.evaluate
+	$(PY) -m tools.evaluate
 
 ## compare: train and evaluate the candidate pipelines of config/candidates/ (README, "Choosing the pipeline")
 compare: setup
-	$(PY) -m bot.evaluate --compare config/candidates
+	$(PY) -m tools.evaluate --compare config/candidates
 
 ## staff-user: create a staff console account: make staff-user NAME=alice [ROLE=admin|responder] (asks for the password);
 ## PROFILE=prod: in the production profile's PostgreSQL (settings and password from var/prod/, make run-prod first)
@@ -97,7 +98,7 @@ staff-user: setup
 
 ## lint: ruff over the Python code (CI runs it before the tests)
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check bot actions tests
+	$(VENV)/bin/ruff check bot actions tests tools scripts bench
 
 ## lock: re-pin the dependency tree after changing requirements.in
 lock:

@@ -8,9 +8,9 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.content import contract, information_intents, more_about, titles
-from bot.provider import contact_message
-from bot.settings import load_yaml
+from bot.core.content import contract, information_intents, more_about, titles
+from bot.core.provider import contact_message
+from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.

@@ -33,8 +33,8 @@ from typing import Dict, List, Optional, Sequence
 
 from bench import load
 from bot.processes import BIN, ROOT, Service, base_env, free_port
-from bot.training import train
 from scripts.prod.stack import Stack, test_settings
+from tools.training import train
 
 WORKDIR = ROOT / "var" / "bench"
 RESULTS = ROOT / "results" / "bench"
@@ -90,7 +90,7 @@ def stock_messages(project: Path) -> List[str]:
 
 
 def family_messages() -> List[str]:
-    from bot.evaluate import holdout_examples
+    from tools.evaluate import holdout_examples
 
     return [text for text, _ in holdout_examples()]
 
@@ -125,9 +125,9 @@ def profile(pid: int, seconds: int, url: str, pool: Sequence[str], out: Path) ->
 
 # Where a turn's time goes: a sample counts for a part when one of its frames matches (parts may nest).
 PROFILE_PARTS = {
-    "whole turn (REST channel handler)": "receive (bot/channels/rest.py",
-    "tracker store: read (PostgreSQL)": "retrieve (bot/tracker_store.py",
-    "tracker store: write (PostgreSQL)": "save (bot/tracker_store.py",
+    "whole turn (REST channel handler)": "receive (bot/rasa/channels/rest.py",
+    "tracker store: read (PostgreSQL)": "retrieve (bot/rasa/tracker_store.py",
+    "tracker store: write (PostgreSQL)": "save (bot/rasa/tracker_store.py",
     "NLU pipeline (parse_message)": "parse_message (rasa/core/processor.py",
     "dialogue policies (predict next action)": "_predict_next_with_tracker (rasa/core/processor.py",
     "custom actions (call to the action server)": "run (rasa/core/actions/action.py",

@@ -94,10 +94,10 @@ def action_service(port: int, log: Path, env: Optional[Dict[str, str]] = None) -
 def rasa_service(
     port: int, endpoints: Path, log: Path, model: Path = MODEL, *extra: str, env: Optional[Dict[str, str]] = None
 ) -> Service:
-    """A Rasa server with the project's patches (bot.rasa_cli), REST channel (credentials.yml) and the given
+    """A Rasa server with the project's patches (bot.rasa.cli), REST channel (credentials.yml) and the given
     endpoints; `extra` arguments are added to `rasa run` (e.g. the interface, the API token)."""
     cmd = [
-        str(BIN / "python"), "-m", "bot.rasa_cli", "run", "--model", str(model), "--port", str(port),
+        str(BIN / "python"), "-m", "bot.rasa.cli", "run", "--model", str(model), "--port", str(port),
         "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints), *extra,
     ]
     return Service(f"rasa-{port}", cmd, port, "/webhooks/rest/", log, env=env or base_env())

@@ -7,4 +7,4 @@ mkdir -p var
 .venv/bin/python -m rasa_sdk --actions actions --port "${ACTION_PORT:-5055}" >var/actions-shell.log 2>&1 &
 actions=$!
 trap 'kill $actions 2>/dev/null || true' EXIT
-.venv/bin/python -m bot.rasa_cli shell --model models/benzo-family.tar.gz --endpoints endpoints.yml
+.venv/bin/python -m bot.rasa.cli shell --model models/benzo-family.tar.gz --endpoints endpoints.yml

@@ -1,6 +1,6 @@
 """Session-wide real services (each starts once, on free ports and its own SQLite file, and stops at the end), the
 test tiers' markers (pytest.ini) and two guards: a test not marked `servers` cannot start a service, and no test
-leaves Rasa patched (bot.rasa_patches)."""
+leaves Rasa patched (bot.rasa.patches)."""
 
 from __future__ import annotations
 
@@ -53,13 +53,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def rasa_is_left_as_found() -> Iterator[None]:
-    """A test that patches Rasa undoes it (bot.rasa_patches.patched), so no other test runs on its leftovers."""
-    patches = sys.modules.get("bot.rasa_patches")
+    """A test that patches Rasa undoes it (bot.rasa.patches.patched), so no other test runs on its leftovers."""
+    patches = sys.modules.get("bot.rasa.patches")
     before = patches.installed() if patches else []
     yield
-    patches = sys.modules.get("bot.rasa_patches")
+    patches = sys.modules.get("bot.rasa.patches")
     if patches is not None:
-        assert patches.installed() == before, "the test left Rasa patched: use bot.rasa_patches.patched()"
+        assert patches.installed() == before, "the test left Rasa patched: use bot.rasa.patches.patched()"
 
 
 @pytest.fixture(scope="session")

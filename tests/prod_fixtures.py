@@ -13,7 +13,7 @@ from typing import List, Optional, Tuple
 import sqlalchemy as sa
 
 from bench.load import Conversation, Result
-from bot.privacy import redact_all
+from bot.core.privacy import redact_all
 from scripts.prod.stack import Stack, test_settings
 
 
@@ -33,7 +33,7 @@ def stop_stack(stack: Stack) -> None:
 @lru_cache(maxsize=1)
 def holdout_messages() -> Tuple[str, ...]:
     """The family questions of the held-out NLU set: a realistic message mix."""
-    from bot.evaluate import holdout_examples
+    from tools.evaluate import holdout_examples
 
     return tuple(text for text, _ in holdout_examples())
 

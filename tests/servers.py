@@ -27,9 +27,9 @@ def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[in
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: {action_url}\n  enable_selective_domain: true\n"
-        "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
+        "tracker_store:\n  type: bot.rasa.tracker_store.RedactingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {db_path}\n"
-        "nlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
+        "nlg:\n  type: bot.rasa.nlg.SafetyNoteNLG\n"
     )
     return rasa_service(port, endpoints, workdir / f"rasa-{port}.log")
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from bot.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml, setting_path
 from tests.servers import BIN, ROOT, base_env
 
 SHARED = ROOT.parent / "shared"

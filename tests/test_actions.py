@@ -10,8 +10,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import NOTHING_MORE, ActionProviderContact, ActionTellMore
-from bot import provider
-from bot.settings import load_yaml
+from bot.core import provider
+from bot.core.settings import load_yaml
 from tests.servers import ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

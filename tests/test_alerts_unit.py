@@ -23,6 +23,7 @@ from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.core.settings import web_settings
 from bot.processes import free_port
 from bot.staff import accounts, alerts
 from bot.staff.alert_worker import Worker, deliver, due, payload
@@ -30,7 +31,6 @@ from bot.staff.audit import entries, utcnow
 from bot.staff.db import alert_deliveries, engine
 from bot.staff.migrate import upgrade
 from bot.web.app import create_app
-from bot.web.config import web_settings
 from tests.staff_fixtures import PASSWORD
 from tests.staff_store import bot, slot, store, user
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import yaml
 
-from bot.content import contract, coverage, information_intents, paragraphs_for, sentences
+from bot.core.content import contract, coverage, information_intents, paragraphs_for, sentences
 from tests.servers import ROOT
 
 DOMAIN = yaml.safe_load((ROOT / "domain.yml").read_text())

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 import yaml
 
-from bot.content import contract, contract_intents
+from bot.core.content import contract, contract_intents
 from tests.servers import BIN, ROOT, base_env
 
 MIN_TRAINING_EXAMPLES = 60  # per contract intent

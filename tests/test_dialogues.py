@@ -11,8 +11,8 @@ from typing import List
 
 import pytest
 
-from bot.dialogues import Turn, run, summary
 from tests.servers import Service, say
+from tools.dialogues import Turn, run, summary
 
 EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked"}
 

@@ -1,4 +1,4 @@
-"""The REST channel's turn gate (bot/channels/gate.py): a limit, first come first served, emergencies first."""
+"""The REST channel's turn gate (bot/rasa/channels/gate.py): a limit, first come first served, emergencies first."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import List
 
 import pytest
 
-from bot.channels.gate import TurnGate
-from bot.safety import NOW, SafetyNet
+from bot.core.safety import NOW, SafetyNet
+from bot.rasa.channels.gate import TurnGate
 
 
 async def run_turns(gate: TurnGate, texts: List[str], started: List[str], work: float = 0.02) -> int:

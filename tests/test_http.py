@@ -291,9 +291,9 @@ def rasa_store_down(model: Path, workdir: Path) -> Iterator[Service]:
     endpoints = workdir / f"endpoints-store-down-{port}.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: http://127.0.0.1:{free_port()}/webhook\n"
-        "tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n"
+        "tracker_store:\n  type: bot.rasa.tracker_store.RedactingSQLTrackerStore\n"
         f"  dialect: sqlite\n  db: {workdir / 'no-such-directory' / 'conversations.db'}\n  retry_seconds: 0.3\n"
-        "nlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
+        "nlg:\n  type: bot.rasa.nlg.SafetyNoteNLG\n"
     )
     service = rasa_service(port, endpoints, workdir / f"rasa-store-down-{port}.log").start()
     yield service

@@ -1,4 +1,4 @@
-"""bot.intent_classifier gives the same features and predictions as Rasa's LogisticRegressionClassifier."""
+"""bot.rasa.intent_classifier gives the same features and predictions as Rasa's LogisticRegressionClassifier."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy.sparse import coo_matrix
 
-from bot.intent_classifier import FastLogisticRegressionClassifier
+from bot.rasa.intent_classifier import FastLogisticRegressionClassifier
 
 WIDTH = 40
 

@@ -1,4 +1,4 @@
-"""The conversation lock of the production profile (bot/lock_store.py) against a real Redis server."""
+"""The conversation lock of the production profile (bot/rasa/lock_store.py) against a real Redis server."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import redis
 from rasa.core.lock_store import RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.lock_store import KeepAliveRedisLockStore
 from bot.processes import free_port
+from bot.rasa.lock_store import KeepAliveRedisLockStore
 
 pytestmark = pytest.mark.servers  # a real redis-server
 LIFETIME = 1.0  # seconds: short, so that tickets expire within a test

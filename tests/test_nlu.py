@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.evaluate import EMERGENCY_INTENTS, Report, evaluate
+from tools.evaluate import EMERGENCY_INTENTS, Report, evaluate
 
 
 @pytest.fixture(scope="module")

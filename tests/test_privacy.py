@@ -1,4 +1,4 @@
-"""Redaction of personal data: bot/privacy.py, the redacting tracker store, and the real bot's stored events."""
+"""Redaction of personal data: bot/core/privacy.py, the redacting tracker store, and the real bot's stored events."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 
-from bot.privacy import redact, redact_all
-from bot.tracker_store import redacted
+from bot.core.privacy import redact, redact_all
+from bot.rasa.tracker_store import redacted
 from tests.staff_fixtures import EMAIL_TYPED, PHONE_DIGITS, PHONE_TYPED, STREET_TYPED, staff_conversations  # noqa: F401
 
 

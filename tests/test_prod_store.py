@@ -1,4 +1,4 @@
-"""The tracker store's resilience (bot/tracker_store.py), on SQLite with a database that fails on demand."""
+"""The tracker store's resilience (bot/rasa/tracker_store.py), on SQLite with a database that fails on demand."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, 
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import OperationalError
 
-from bot.tracker_store import RedactingSQLTrackerStore, TrackerStoreUnavailable, TurnHealth, begin_turn
+from bot.rasa.tracker_store import RedactingSQLTrackerStore, TrackerStoreUnavailable, TurnHealth, begin_turn
 
 
 class Outage:

@@ -1,4 +1,4 @@
-"""The patches of bot/rasa_patches.py behave exactly as the Rasa code they replace; they are installed only on the
+"""The patches of bot/rasa/patches.py behave exactly as the Rasa code they replace; they are installed only on the
 pinned Rasa version, each as config/patches.yml switches it, and every test puts Rasa's code back afterwards."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.utils.common import all_subclasses
 
-from bot import rasa_cli, rasa_patches
-from bot.settings import load_yaml
+from bot.core.settings import load_yaml
+from bot.rasa import cli, patches
 from tests.servers import ROOT, Service
 
 RESPONSES = [
@@ -34,13 +34,13 @@ RESPONSES = [
 ]
 
 
-ALL_OFF = {name: False for name in rasa_patches.PATCHES}
+ALL_OFF = {name: False for name in patches.PATCHES}
 
 
 @pytest.fixture
 def patched() -> Iterator[List[str]]:
     """The configured patches for one test, then Rasa's code back."""
-    with rasa_patches.patched() as names:
+    with patches.patched() as names:
         yield names
 
 
@@ -54,7 +54,7 @@ def rasa_verdict(result: Any) -> Optional[str]:
 
 @pytest.mark.parametrize("result", RESPONSES)
 def test_same_verdict_as_rasa(result: Dict[str, Any], patched: List[str]) -> None:
-    assert RemoteAction._validate_action_result is rasa_patches._validate_action_result
+    assert RemoteAction._validate_action_result is patches._validate_action_result
     expected = rasa_verdict(result)
     if expected is None:
         assert RemoteAction("action_x", None)._validate_action_result(result) is True
@@ -65,9 +65,9 @@ def test_same_verdict_as_rasa(result: Dict[str, Any], patched: List[str]) -> Non
 
 
 def test_event_classes_resolve_as_in_rasa(patched: List[str]) -> None:
-    assert Event.resolve_by_type is not rasa_patches._rasa_resolve_by_type
+    assert Event.resolve_by_type is not patches._rasa_resolve_by_type
     for cls in all_subclasses(Event):
-        expected = rasa_patches._rasa_resolve_by_type(cls.type_name)
+        expected = patches._rasa_resolve_by_type(cls.type_name)
         assert Event.resolve_by_type(cls.type_name) is expected
         assert Event.resolve_by_type(cls.type_name) is expected  # from the cache
     assert Event.resolve_by_type("topic") is None
@@ -84,9 +84,9 @@ def test_stored_events_come_back_as_the_same_events(patched: List[str]) -> None:
 
 def test_rule_keys_parse_as_in_rasa_and_once(patched: List[str]) -> None:
     key = '[{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "ask_dbt"}}]'
-    assert RulePolicy._rule_key_to_state is not rasa_patches._rasa_rule_key_to_state
+    assert RulePolicy._rule_key_to_state is not patches._rasa_rule_key_to_state
     parsed = RulePolicy._rule_key_to_state(key)
-    assert parsed == rasa_patches._rasa_rule_key_to_state(key)
+    assert parsed == patches._rasa_rule_key_to_state(key)
     assert RulePolicy._rule_key_to_state(key) is parsed
 
 
@@ -105,12 +105,12 @@ def test_the_model_gives_the_same_parses_and_answers_with_the_patches_as_with_ra
         answers = [await agent.handle_text(text, sender_id=sender) for text in messages]
         return [parses, [[message.get("text") for message in answer or []] for answer in answers]]
 
-    with rasa_patches.patched(ALL_OFF):
-        assert DaskGraphRunner.run is rasa_patches._dask_run
+    with patches.patched(ALL_OFF):
+        assert DaskGraphRunner.run is patches._dask_run
         with_dask = asyncio.run(conversation("with-dask"))
-    with rasa_patches.patched():
-        assert DaskGraphRunner.run is rasa_patches._run_in_order
-        assert RulePolicy._get_possible_keys is rasa_patches._get_possible_keys
+    with patches.patched():
+        assert DaskGraphRunner.run is patches._run_in_order
+        assert RulePolicy._get_possible_keys is patches._get_possible_keys
         without = asyncio.run(conversation("without-dask"))
     assert without == with_dask
     assert any("911" in text for answer in without[1] for text in answer)
@@ -119,22 +119,22 @@ def test_the_model_gives_the_same_parses_and_answers_with_the_patches_as_with_ra
 # ------------------------------------------------------------------------------------ installing, guarded
 def test_the_pinned_rasa_is_the_locked_one_and_the_installed_one() -> None:
     lock = (ROOT / "requirements.lock").read_text()
-    pinned = str(load_yaml(rasa_patches.CONFIG)["rasa_version"])
+    pinned = str(load_yaml(patches.CONFIG)["rasa_version"])
     assert re.search(rf"^rasa=={re.escape(pinned)}$", lock, re.MULTILINE)
     assert rasa.__version__ == pinned
-    rasa_patches.check_rasa_version()
+    patches.check_rasa_version()
 
 
 @pytest.mark.parametrize("version", ["3.6.20", "3.7.0", "3.6.21rc1", "3.6.2"])
 def test_any_other_rasa_version_is_refused_and_nothing_is_patched(
     monkeypatch: pytest.MonkeyPatch, version: str
 ) -> None:
-    with pytest.raises(rasa_patches.RasaVersionError, match=f"Rasa {re.escape(version)} is installed"):
-        rasa_patches.check_rasa_version(version)
+    with pytest.raises(patches.RasaVersionError, match=f"Rasa {re.escape(version)} is installed"):
+        patches.check_rasa_version(version)
     monkeypatch.setattr(rasa, "__version__", version)
-    with pytest.raises(rasa_patches.RasaVersionError):
-        rasa_patches.install()
-    assert rasa_patches.installed() == []
+    with pytest.raises(patches.RasaVersionError):
+        patches.install()
+    assert patches.installed() == []
 
 
 def test_the_entry_refuses_another_rasa_before_rasa_starts(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -142,30 +142,30 @@ def test_the_entry_refuses_another_rasa_before_rasa_starts(monkeypatch: pytest.M
 
     started: List[str] = []
     monkeypatch.setattr(rasa.__main__, "main", lambda: started.append("rasa"))
-    monkeypatch.setattr(sys, "argv", ["bot.rasa_cli", "--version"])
+    monkeypatch.setattr(sys, "argv", ["bot.rasa.cli", "--version"])
     monkeypatch.setattr(rasa, "__version__", "3.7.0")
-    with pytest.raises(rasa_patches.RasaVersionError):
-        rasa_cli.main()
-    assert started == [] and rasa_patches.installed() == []
+    with pytest.raises(patches.RasaVersionError):
+        cli.main()
+    assert started == [] and patches.installed() == []
 
 
 def test_the_entry_installs_the_configured_patches_then_runs_rasa(monkeypatch: pytest.MonkeyPatch) -> None:
     import rasa.__main__
 
     seen: List[List[str]] = []
-    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(rasa_patches.installed()))
-    monkeypatch.setattr(sys, "argv", ["bot.rasa_cli", "--version"])
-    with rasa_patches.patched(ALL_OFF):  # puts back whatever the entry installs
-        rasa_cli.main()
-    configured = [name for name, on in load_yaml(rasa_patches.CONFIG)["patches"].items() if on]
+    monkeypatch.setattr(rasa.__main__, "main", lambda: seen.append(patches.installed()))
+    monkeypatch.setattr(sys, "argv", ["bot.rasa.cli", "--version"])
+    with patches.patched(ALL_OFF):  # puts back whatever the entry installs
+        cli.main()
+    configured = [name for name, on in load_yaml(patches.CONFIG)["patches"].items() if on]
     assert seen == [configured] and configured
 
 
-@pytest.mark.parametrize("name", list(rasa_patches.PATCHES))
+@pytest.mark.parametrize("name", list(patches.PATCHES))
 def test_each_patch_has_its_own_switch(name: str) -> None:
-    with rasa_patches.patched({**ALL_OFF, name: True}) as names:
-        assert names == rasa_patches.installed() == [name]
-        for other, replacements in rasa_patches.PATCHES.items():
+    with patches.patched({**ALL_OFF, name: True}) as names:
+        assert names == patches.installed() == [name]
+        for other, replacements in patches.PATCHES.items():
             for owner, attribute, ours, theirs in replacements:
                 expected = ours if other == name else theirs
                 assert vars(owner)[attribute] is expected
@@ -174,51 +174,51 @@ def test_each_patch_has_its_own_switch(name: str) -> None:
 @pytest.mark.parametrize(
     "configured",
     [
-        {name: True for name in list(rasa_patches.PATCHES)[1:]},  # one missing
-        {**{name: True for name in rasa_patches.PATCHES}, "graph_in_ordre": False},  # a misspelt one
-        {**{name: True for name in rasa_patches.PATCHES}, "rule_lookback": "yes"},  # not a boolean
+        {name: True for name in list(patches.PATCHES)[1:]},  # one missing
+        {**{name: True for name in patches.PATCHES}, "graph_in_ordre": False},  # a misspelt one
+        {**{name: True for name in patches.PATCHES}, "rule_lookback": "yes"},  # not a boolean
     ],
 )
 def test_a_switch_list_that_is_not_exactly_the_patches_is_refused(configured: Dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=rasa_patches.CONFIG):
-        rasa_patches.install(configured)
-    assert rasa_patches.installed() == []
+    with pytest.raises(ValueError, match=patches.CONFIG):
+        patches.install(configured)
+    assert patches.installed() == []
 
 
 def test_patched_puts_back_what_was_there_before() -> None:
-    assert rasa_patches.installed() == []
-    with rasa_patches.patched() as outer:
-        with rasa_patches.patched(ALL_OFF):
-            assert rasa_patches.installed() == []
-        assert rasa_patches.installed() == outer
-    assert rasa_patches.installed() == []
-    assert DaskGraphRunner.run is rasa_patches._dask_run
+    assert patches.installed() == []
+    with patches.patched() as outer:
+        with patches.patched(ALL_OFF):
+            assert patches.installed() == []
+        assert patches.installed() == outer
+    assert patches.installed() == []
+    assert DaskGraphRunner.run is patches._dask_run
 
 
 def test_a_server_started_without_the_patches_says_so(caplog: pytest.LogCaptureFixture) -> None:
     """What the REST channel logs at start: the patches in place, or a warning naming those switched on but missing
-    (a plain `rasa run` instead of python -m bot.rasa_cli run)."""
-    caplog.set_level(logging.INFO, logger=rasa_patches.__name__)
-    with rasa_patches.patched({**ALL_OFF, "graph_in_order": True}):
+    (a plain `rasa run` instead of python -m bot.rasa.cli run)."""
+    caplog.set_level(logging.INFO, logger=patches.__name__)
+    with patches.patched({**ALL_OFF, "graph_in_order": True}):
         caplog.clear()
-        rasa_patches.log_state()
+        patches.log_state()
     [warning] = caplog.records
     assert warning.levelname == "WARNING"
     assert "not installed: action_response_validator, event_class_cache, rule_key_cache, rule_lookback." in (
         warning.getMessage()
     )
-    assert "graph_in_order" not in warning.getMessage() and "python -m bot.rasa_cli run" in warning.getMessage()
-    with rasa_patches.patched() as names:
+    assert "graph_in_order" not in warning.getMessage() and "python -m bot.rasa.cli run" in warning.getMessage()
+    with patches.patched() as names:
         caplog.clear()
-        rasa_patches.log_state()
+        patches.log_state()
     [info] = caplog.records
     assert info.levelname == "INFO" and info.getMessage() == f"Rasa patches in place: {', '.join(names)}"
 
 
 @pytest.mark.servers
 def test_the_rasa_server_runs_the_patched_code(rasa_server: Service) -> None:
-    """The served path: the server was started through bot.rasa_cli, and its REST channel says so in the log."""
+    """The served path: the server was started through bot.rasa.cli, and its REST channel says so in the log."""
     log = rasa_server.log.read_text(errors="replace")
-    configured = [name for name, on in load_yaml(rasa_patches.CONFIG)["patches"].items() if on]
+    configured = [name for name, on in load_yaml(patches.CONFIG)["patches"].items() if on]
     assert f"Rasa patches in place: {', '.join(configured)}" in log
     assert "not installed" not in log

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.emergency_override import EmergencyOverride
-from bot.safety import ASKED, NOT_NOW, NOW, SafetyDecision, SafetyNet
+from bot.core.safety import ASKED, NOT_NOW, NOW, SafetyDecision, SafetyNet
+from bot.rasa.emergency_override import EmergencyOverride
 from tests.servers import ROOT
 
 MEDICAL = [

@@ -15,13 +15,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from bot.core.settings import load_yaml, web_settings
 from bot.processes import free_port
-from bot.settings import load_yaml
 from bot.staff import accounts
 from bot.staff.config import resolve_sqlite_path
 from bot.staff.db import engine
 from bot.web.app import create_app
-from bot.web.config import web_settings
 from tests.staff_fixtures import PASSWORD
 from tests.staff_store import action, bot, slot, store, user
 

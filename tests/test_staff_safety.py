@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from alembic import command
 from flask.testing import FlaskClient
 
+from bot.core.settings import web_settings
 from bot.staff import accounts, index, queries
 from bot.staff.db import conversations, engine
 from bot.staff.migrate import alembic_config, upgrade
 from bot.staff.safety_decisions import SafetyDecision, decision
 from bot.web.app import create_app
-from bot.web.config import web_settings
 from tests.test_staff_unit import LOW, bot, slot, store, user
 
 PASSWORD = "a long enough password"

@@ -243,8 +243,8 @@ def test_dashboard_figures(url: str) -> None:
 
 def test_the_benchmark_clones_at_scale_and_its_queries_answer_right(url: str, tmp_path: Path) -> None:
     """The benchmark's clone (10,000 copies of the four conversations, a quarter each) and the queries it times,
-    checked at that scale (its timings are a report: python -m bot.staff.bench, figures in README, not asserted)."""
-    from bot.staff import bench
+    checked at that scale (its timings are a report: python -m tools.staff_bench, figures in README, not asserted)."""
+    from tools import staff_bench as bench
 
     big = f"sqlite:///{tmp_path / 'big.db'}"
     bench.clone(url, big, 10000, days=90)

@@ -1,4 +1,4 @@
-"""Test stories (tests/test_stories.yml) through the trained model, with the served path's patches (bot.rasa_cli):
+"""Test stories (tests/test_stories.yml) through the trained model, with the served path's patches (bot.rasa.cli):
 every topic, the journeys, emergencies."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from tests.servers import BIN, MODEL, ROOT, base_env
 def test_stories_have_no_prediction_errors(model: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            str(BIN / "python"), "-m", "bot.rasa_cli", "test", "core", "--model", str(MODEL),
+            str(BIN / "python"), "-m", "bot.rasa.cli", "test", "core", "--model", str(MODEL),
             "--stories", "tests/test_stories.yml", "--out", str(tmp_path), "--fail-on-prediction-errors", "--no-plot",
         ],
         cwd=ROOT, env=base_env(), capture_output=True, text=True,

@@ -16,11 +16,11 @@ import requests
 from flask import Flask
 from waitress.server import create_server
 
+from bot.core.settings import web_settings
 from bot.staff import accounts
 from bot.staff.db import engine
 from bot.web.__main__ import waitress_options
 from bot.web.app import create_app
-from bot.web.config import web_settings
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ mappings for the emergency and safety-check intents), or a family message whose 
 Rasa's `events` table for new ones, so nothing is added to the family's turn: the turn never waits for an alert and
 no delivery failure can reach it.
 
-An alert quotes the family's last message as the tracker store stored it: already redacted (bot.tracker_store). The
+An alert quotes the family's last message as the tracker store stored it: already redacted (bot.rasa.tracker_store). The
 text is read from `events` when it is shown or sent, never copied into the staff_ tables.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.settings import load_yaml
+from bot.core.settings import load_yaml
 from bot.staff import intents as known
 from bot.staff.audit import record, utcnow
 from bot.staff.db import alert_deliveries, alert_state, alerts, events, has_events

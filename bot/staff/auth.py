@@ -1,4 +1,4 @@
-"""Logging in and out, the session, and the role check."""
+"""Logging in and out, and the role check. The session check of every request is blueprint.load_user."""
 
 from __future__ import annotations
 
@@ -11,26 +11,6 @@ from flask import abort, flash, g, redirect, render_template, request, session, 
 
 from bot.staff import accounts
 from bot.staff.blueprint import bp, db, settings
-
-KEYS = ("staff_uid", "staff_version", "staff_since")
-
-
-def load_user() -> dict[str, Any] | None:
-    """The logged-in staff member, if the session is valid, unexpired and the account unchanged."""
-    uid, version, since = (session.get(key) for key in KEYS)
-    if uid is None:
-        return None
-    user = accounts.get(db(), uid)
-    expired = time.time() - (since or 0) > settings().session_hours * 3600
-    if user is None or not user["active"] or user["session_version"] != version or expired:
-        _forget()
-        return None
-    return user
-
-
-def _forget() -> None:
-    for key in KEYS:
-        session.pop(key, None)
 
 
 def admin_required(view: Callable) -> Callable:

@@ -3,6 +3,7 @@ request, no caching and a strict content security policy on every answer."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -14,17 +15,20 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from sqlalchemy.engine import Engine
 
+from bot.staff import accounts
 from bot.staff.config import UTC, StaffSettings
 from bot.staff.db import engine
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates", static_folder="static")
 csrf = CSRFProtect()
 PUBLIC_ENDPOINTS = {"staff.login", "staff.static"}
+KEYS = ("staff_uid", "staff_version", "staff_since")  # the session's login (set by auth.login)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 HEADERS = {
     "Cache-Control": "no-store",
@@ -46,10 +50,26 @@ def db() -> Engine:
     return engine(settings().database_url)
 
 
+def load_user() -> dict[str, Any] | None:
+    """The logged-in staff member, if the session is valid, unexpired and the account unchanged."""
+    uid, version, since = (session.get(key) for key in KEYS)
+    if uid is None:
+        return None
+    user = accounts.get(db(), uid)
+    expired = time.time() - (since or 0) > settings().session_hours * 3600
+    if user is None or not user["active"] or user["session_version"] != version or expired:
+        _forget()
+        return None
+    return user
+
+
+def _forget() -> None:
+    for key in KEYS:
+        session.pop(key, None)
+
+
 @bp.before_request
 def _guard() -> Any | None:
-    from bot.staff.auth import load_user
-
     g.staff_user = load_user()
     if g.staff_user is None and request.endpoint not in PUBLIC_ENDPOINTS:
         if request.method in SAFE_METHODS:

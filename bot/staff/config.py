@@ -8,7 +8,7 @@ from datetime import timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.settings import PROJECT_ROOT, load_yaml
+from bot.core.settings import PROJECT_ROOT, load_yaml, web_settings
 
 UTC = timezone.utc  # noqa: UP017 (datetime.UTC needs Python 3.11; the project runs 3.10)
 
@@ -34,8 +34,6 @@ class StaffSettings:
 def staff_settings(web: dict[str, Any] | None = None) -> StaffSettings:
     """The console's settings; `web` is the web server's settings (read from config/web.yml when not given)."""
     if web is None:
-        from bot.web.config import web_settings
-
         web = web_settings()
     return StaffSettings(
         database_url=resolve_sqlite_path(web["database_url"]),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from bot.content import contract
-from bot.settings import load_yaml
+from bot.core.content import contract
+from bot.core.settings import load_yaml
 
 LEVELS = ("none", "professional", "emergency")  # in increasing order
 FALLBACK_INTENT = "nlu_fallback"

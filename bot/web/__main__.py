@@ -8,8 +8,8 @@ from typing import Any
 
 from waitress import serve
 
+from bot.core.settings import web_settings
 from bot.web.app import create_app
-from bot.web.config import web_settings
 
 
 def waitress_options(settings: dict[str, Any]) -> dict[str, Any]:

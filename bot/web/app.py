@@ -10,7 +10,8 @@ from flask import Flask
 from sqlalchemy.pool import NullPool
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot.web.config import secret_key, web_settings
+from bot.core.settings import web_settings
+from bot.web.config import secret_key
 
 
 def create_app(settings: dict[str, Any] | None = None) -> Flask:
@@ -33,15 +34,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
             return {"status": "ok", "database": "ok"}, 200
         return {"status": "unhealthy", "database": "unreachable"}, 503
 
+    from bot.staff import init_app as init_staff  # a broken staff dependency fails here, loudly
     from bot.web import widget
 
     widget.init_app(app)
-    try:
-        from bot.staff import init_app as init_staff
-    except ImportError:  # the staff console is optional in a widget-only deployment
-        init_staff = None
-    if init_staff is not None:
-        init_staff(app)
+    init_staff(app)
     trust_proxies(app, int(settings.get("trusted_proxies") or 0))
     return app
 

@@ -1,29 +1,12 @@
-"""Web server settings: config/web.yml, overridden by environment variables of the same name in capitals."""
+"""The web server's session signing key. Its settings (config/web.yml) are bot.core.settings.web_settings: the staff
+console reads them too, without importing the web package."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from typing import Any
 
-from bot.settings import load_yaml, project_path
-
-
-def web_settings() -> dict[str, Any]:
-    settings = dict(load_yaml("config/web.yml"))
-    for key, value in list(settings.items()):
-        env = os.environ.get(key.upper())
-        if env is None:
-            continue
-        if isinstance(value, bool):
-            settings[key] = env.lower() in ("1", "true", "yes")
-        elif isinstance(value, int):
-            settings[key] = int(env)
-        elif isinstance(value, list):
-            settings[key] = [item.strip() for item in env.split(",") if item.strip()]
-        else:
-            settings[key] = env
-    return settings
+from bot.core.settings import project_path
 
 
 def secret_key(settings: dict[str, Any]) -> str:

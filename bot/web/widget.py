@@ -27,7 +27,7 @@ from flask import (
     send_from_directory,
 )
 
-from bot.provider import provider
+from bot.core.provider import provider
 
 logger = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 
 - A request that is not a JSON object with a string "sender" and a string "message" gets a 400 with a reason.
 - An empty or whitespace-only message gets a calm reply without going through the model.
-- At most `max_concurrent_turns` turns run at once; the others queue in order, emergencies first (bot.channels.gate).
+- At most `max_concurrent_turns` turns run at once; the others queue in order, emergencies first (gate.py).
 - A turn that produces no answer (e.g. a custom action while the action server is down) gets a calm reply.
 - A turn that fails (e.g. the database is unreachable) gets a 503 with a calm reply, never an empty 200. That
   includes a turn whose conversation the tracker store could not read or write: Rasa's FailSafeTrackerStore swallows
-  those errors, so the store records them in the turn's TurnHealth (bot.tracker_store) and this channel checks it.
-- Whatever fails, a message the safety net (bot.safety) finds to be an emergency, or unclear, still gets the
+  those errors, so the store records them in the turn's TurnHealth (bot.rasa.tracker_store) and this channel checks it.
+- Whatever fails, a message the safety net (bot.core.safety) finds to be an emergency, or unclear, still gets the
   emergency answer (or the "is this happening now?" question) in that 503's body: the same domain response the
   assistant would have sent, read from domain.yml, so the wording has one source.
 Message text is never logged.
@@ -26,14 +26,14 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import rasa_patches
-from bot.channels.gate import TurnGate
-from bot.safety import NOT_NOW, SafetyNet
-from bot.settings import load_yaml
-from bot.tracker_store import begin_turn
+from bot.core.safety import NOT_NOW, SafetyNet
+from bot.core.settings import load_yaml
+from bot.rasa import patches
+from bot.rasa.channels.gate import TurnGate
+from bot.rasa.tracker_store import begin_turn
 
 logger = logging.getLogger(__name__)
-rasa_patches.log_state()  # installed by bot.rasa_cli; a plain `rasa run` gets a warning in the log
+patches.log_state()  # installed by bot.rasa.cli; a plain `rasa run` gets a warning in the log
 
 
 def _channel_config() -> Dict[str, Any]:

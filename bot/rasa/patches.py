@@ -1,5 +1,5 @@
 """Measured speed-ups of Rasa 3.6 internals, installed explicitly by every entry that runs the model: the Rasa server
-and `make shell` (python -m bot.rasa_cli), `make eval` (bot.evaluate) and the tests (a fixture that undoes them).
+and `make shell` (python -m bot.rasa.cli), `make eval` (tools.evaluate) and the tests (a fixture that undoes them).
 config/patches.yml switches each one on or off and names the one Rasa version they were checked against: install()
 refuses any other (they replace private Rasa code, which may change in any release).
 
@@ -37,7 +37,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
 
-from bot.settings import load_yaml
+from bot.core.settings import load_yaml
 
 CONFIG = "config/patches.yml"
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ def check_rasa_version(version: Optional[str] = None) -> None:
     version = version or rasa.__version__
     if version != pinned:
         raise RasaVersionError(
-            f"bot/rasa_patches.py replaces internals of Rasa {pinned}, but Rasa {version} is installed: refusing "
+            f"bot/rasa/patches.py replaces internals of Rasa {pinned}, but Rasa {version} is installed: refusing "
             f"to patch it. Compare each patch with the new Rasa code (tests/test_rasa_patches.py), then set "
             f"rasa_version in {CONFIG}."
         )
@@ -212,7 +212,7 @@ def log_state() -> None:
     missing = [name for name, on in switches().items() if on and name not in installed()]
     if missing:
         logger.warning(
-            "Rasa patches switched on in %s but not installed: %s. Start Rasa with `python -m bot.rasa_cli run` to "
+            "Rasa patches switched on in %s but not installed: %s. Start Rasa with `python -m bot.rasa.cli run` to "
             "run the code that ships.", CONFIG, ", ".join(missing),
         )
     else:

@@ -6,7 +6,7 @@ import functools
 import re
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
-from bot.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml, setting_path
 
 _SENTENCE_END = re.compile(r"(?<=[.!?”])\s+(?=[A-Z“])")
 _WORD = re.compile(r"[a-z0-9]+")

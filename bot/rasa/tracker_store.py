@@ -36,7 +36,7 @@ from rasa.shared.core.events import EntitiesAdded, Event, SessionStarted, SlotSe
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import exc as sa_exc
 
-from bot.privacy import redact_all
+from bot.core.privacy import redact_all
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ Change = Callable[[TicketLock], Any]
 
 
 class KeepAliveRedisLockStore(RedisLockStore):
-    """`type: bot.lock_store.KeepAliveRedisLockStore` in endpoints.yml: the `redis` type's settings, plus
+    """`type: bot.rasa.lock_store.KeepAliveRedisLockStore` in endpoints.yml: the `redis` type's settings, plus
     `poll_seconds`, how often a waiting message looks at the queue (Rasa: every second)."""
 
     def __init__(self, endpoint_config: EndpointConfig) -> None:

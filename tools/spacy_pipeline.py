@@ -1,7 +1,7 @@
 """Build the English spaCy pipeline used by Rasa (SpacyNLP) and by the safety net.
 
 Models cannot be downloaded here, so the pipeline is spacy.blank("en") plus the lookup lemmatizer, whose tables
-come from the spacy-lookups-data package. Run: python -m bot.spacy_pipeline
+come from the spacy-lookups-data package. Run: python -m tools.spacy_pipeline
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import spacy
 
-from bot.settings import setting_path
+from bot.core.settings import setting_path
 
 
 def build(target: Path) -> Path:

@@ -1,19 +1,19 @@
 """Rasa NLU component: the safety net decides before the classifier's intent can.
 
 Placed after the intent classifier and before the FallbackClassifier in config.yml. For each message the safety net
-(bot.safety) says now / not now / unclear:
+(bot.core.safety) says now / not now / unclear:
 
 - now: the intent becomes the emergency intent (emergency_medical, emergency_self_harm, emergency_both, or their
   Spanish `_es` forms), at confidence 1, so no threshold or guess can lose it;
 - unclear: safety_check_medical / safety_check_self_harm ("Is this happening right now?", which carries 911 and 988);
-- not now: the classifier's topic stands (bot.rasa_nlg adds the "if this is happening right now" line); when the
+- not now: the classifier's topic stands (bot.rasa.nlg adds the "if this is happening right now" line); when the
   classifier can't place the question (its best non-emergency topic is weak), the source's own answer for that kind
   of danger (config/safety.yml `topics`) answers it;
 - no danger words: the classifier's topic stands, except that the classifier may not answer with an emergency on its
   own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
   tells a family to call 911 for a question.
 
-The decision is recorded in the parse data under "safety" for the staff console (bot.safety.SafetyDecision.record).
+The decision is recorded in the parse data under "safety" for the staff console (bot.core.safety.SafetyDecision.record).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
+from bot.core.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
 
 CLASSIFIER_EMERGENCIES = {"emergency_medical": MEDICAL, "emergency_self_harm": SELF_HARM}
 

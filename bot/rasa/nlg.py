@@ -1,4 +1,4 @@
-"""Rasa NLG (endpoints.yml `nlg: type: bot.rasa_nlg.SafetyNoteNLG`): domain responses, plus one closing line.
+"""Rasa NLG (endpoints.yml `nlg: type: bot.rasa.nlg.SafetyNoteNLG`): domain responses, plus one closing line.
 
 When the safety net decided that danger is mentioned but not happening now (parse data "safety", outcome not_now),
 the first answer of the turn ends with "If this is happening right now, call 911" (and 988 for self-harm words),
@@ -16,7 +16,7 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.safety import MEDICAL, SafetyNet
+from bot.core.safety import MEDICAL, SafetyNet
 
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):

@@ -32,7 +32,7 @@ IDF_FILE = "idf.npz"
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
-    """`name: bot.intent_classifier.FastLogisticRegressionClassifier` in config.yml, with Rasa's options."""
+    """`name: bot.rasa.intent_classifier.FastLogisticRegressionClassifier` in config.yml, with Rasa's options."""
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

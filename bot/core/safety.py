@@ -1,9 +1,9 @@
 """The deterministic safety net: is someone in danger right now, only mentioned in danger, or is it unclear?
 
-Plain Python (no Rasa, no spaCy) so the NLU component (bot.emergency_override), the REST channel's failure path
+Plain Python (no Rasa, no spaCy) so the NLU component (bot.rasa.emergency_override), the REST channel's failure path
 and its turn gate share one decision. The phrases, context markers and their sources live in config/safety.yml,
 which also explains the reading step by step. Regular expressions on a normalised text keep it deterministic and
-well under a millisecond a message (`python -m bot.safety --bench`).
+well under a millisecond a message (`python -m bot.core.safety --bench`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterable, List, Optional, Pattern, Tuple
 from rapidfuzz.distance import DamerauLevenshtein
 from rapidfuzz.process import extractOne
 
-from bot.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml, setting_path
 
 NOW, NOT_NOW, ASKED = "now", "not_now", "asked"
 MEDICAL, SELF_HARM, BOTH = "medical", "self_harm", "both"
@@ -267,7 +267,7 @@ def _span(separator: Pattern[str], text: str, position: int) -> Tuple[int, int]:
 
 
 def main(argv: List[str]) -> None:
-    """`python -m bot.safety TEXT...` prints decisions; `--bench` times the decision on the crisis cases."""
+    """`python -m bot.core.safety TEXT...` prints decisions; `--bench` times the decision on the crisis cases."""
     net = SafetyNet.from_settings()
     if argv[:1] == ["--bench"]:
         cases = [c["text"] for c in load_yaml("tests/crisis_cases.yml")["cases"]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-from bot.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml, setting_path
 
 
 def provider() -> Dict[str, str]:

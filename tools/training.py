@@ -1,4 +1,4 @@
-"""Timed training: python -m bot.training [CONFIG] trains models/benzo-family.tar.gz and records how long it took
+"""Timed training: python -m tools.training [CONFIG] trains models/benzo-family.tar.gz and records how long it took
 (models/benzo-family.train.json, read by `make eval`)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Tuple
 
-from bot.settings import PROJECT_ROOT
+from bot.core.settings import PROJECT_ROOT
 
 MODEL_NAME = "benzo-family"
 

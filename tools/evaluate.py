@@ -1,7 +1,7 @@
 """`make eval`: the hold-out set, the blind set, cross-validation, the crisis sets and the dialogues, side by side.
 
-    python -m bot.evaluate                       # the trained model: the report of `make eval`
-    python -m bot.evaluate --compare DIR         # train and evaluate every candidate config in DIR
+    python -m tools.evaluate                     # the trained model: the report of `make eval`
+    python -m tools.evaluate --compare DIR       # train and evaluate every candidate config in DIR
 
 Reports intent accuracy, macro F1, fallback rate, confidently-wrong rate (a wrong intent above the fallback
 threshold), emergency recall, parse latency, training time and the five most confused pairs.
@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from bot import rasa_patches
-from bot.settings import PROJECT_ROOT
-from bot.training import train
+from bot.core.settings import PROJECT_ROOT
+from bot.rasa import patches
+from tools.training import train
 
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 BLIND = PROJECT_ROOT / "tests" / "nlu_blind.yml"
@@ -79,7 +79,7 @@ def quiet_logs() -> None:
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
 
-@rasa_patches.patched()  # the code the Rasa server runs (config/patches.yml), undone afterwards
+@patches.patched()  # the code the Rasa server runs (config/patches.yml), undone afterwards
 def predict(model: Path, examples: List[Tuple[str, str]]) -> List[Prediction]:
     from rasa.core.agent import Agent
 
@@ -278,16 +278,16 @@ def dialogue_report() -> Dict[str, float]:
 
     import requests
 
-    from bot.dialogues import run, summary
     from bot.processes import action_service, free_port, rasa_service
+    from tools.dialogues import run, summary
 
     work = Path(tempfile.mkdtemp(prefix="dialogues-"))
     actions = action_service(free_port(), work / "actions.log").start()
     endpoints = work / "endpoints.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: {actions.url}/webhook\n  enable_selective_domain: true\n"
-        f"tracker_store:\n  type: bot.tracker_store.RedactingSQLTrackerStore\n  dialect: sqlite\n"
-        f"  db: {work / 'conversations.db'}\nnlg:\n  type: bot.rasa_nlg.SafetyNoteNLG\n"
+        f"tracker_store:\n  type: bot.rasa.tracker_store.RedactingSQLTrackerStore\n  dialect: sqlite\n"
+        f"  db: {work / 'conversations.db'}\nnlg:\n  type: bot.rasa.nlg.SafetyNoteNLG\n"
     )
     rasa = rasa_service(free_port(), endpoints, work / "rasa.log").start()
 

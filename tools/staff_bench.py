@@ -1,10 +1,10 @@
-"""python -m bot.staff.bench: time the conversation list on a large store.
+"""python -m tools.staff_bench: time the conversation list on a large store.
 
 Clones the real conversations of a source store (e.g. var/conversations.db after `make run`, or the test store) into
 a new SQLite file under new sender ids and start times spread over the last N days, then times building the index,
 the first page of the list and filtered queries. Example:
 
-  python -m bot.staff.bench --source var/conversations.db --target /tmp/bench.db --conversations 10000
+  python -m tools.staff_bench --source var/conversations.db --target /tmp/bench.db --conversations 10000
 """
 
 from __future__ import annotations

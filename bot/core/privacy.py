@@ -1,6 +1,6 @@
 """Redaction of personal data (phone numbers, e-mail addresses, street addresses) from what families type.
 
-Used by bot.tracker_store before anything is written to the database; the NLU has already seen the original text.
+Used by bot.rasa.tracker_store before anything is written to the database; the NLU has already seen the original text.
 Errs on the side of redacting: a stored "[phone]" for a long number that was not one costs less than a stored phone
 number.
 """

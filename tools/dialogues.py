@@ -4,7 +4,7 @@ A turn's answer key is found by matching the reply's first bubble against domain
 slot), so the dialogues are judged on what a family sees, not on internal intents. Keys are the topic names of the
 contract and config/topics.yml, plus: not_covered (the honest "doesn't cover that"), asked ("is this happening right
 now?"), clarify ("did you mean ...?"), rephrase, more (a "tell me more" page: it continues the previous topic).
-Used by `make eval` (bot.evaluate) and tests/test_dialogues.py.
+Used by `make eval` (tools.evaluate) and tests/test_dialogues.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
-from bot.settings import load_yaml
+from bot.core.settings import load_yaml
 
 # responses whose key is not simply the intent after "utter_"
 SPECIAL = {
