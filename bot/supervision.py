@@ -23,7 +23,7 @@ import xmlrpc.client
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -83,35 +83,36 @@ class Check:
         except Exception as error:  # a check never raises: it reports
             return Health(False, f"{type(error).__name__}: {error}"[:120], True)
 
-    def _http(self, timeout: float) -> Health:
+    @staticmethod
+    def _get(url: str, timeout: float) -> Tuple[Optional[Any], Optional[Health]]:
+        """The answer to a GET, or the Health that says why there is none (or why it is not a 200)."""
         import requests
 
+        try:
+            answer = requests.get(url, timeout=timeout)
+        except requests.Timeout:
+            return None, Health(False, f"no answer within {timeout:g} s", False)
+        except requests.ConnectionError:
+            return None, Health(False, "connection refused", False)
+        if answer.status_code != 200:
+            return answer, Health(False, f"HTTP {answer.status_code} {reason(answer)}".strip(), True)
+        return answer, None
+
+    def _http(self, timeout: float) -> Health:
         for url in self.targets:
-            try:
-                answer = requests.get(url, timeout=timeout)
-            except requests.Timeout:
-                return Health(False, f"no answer within {timeout:g} s", False)
-            except requests.ConnectionError:
-                return Health(False, "connection refused", False)
-            if answer.status_code != 200:
-                return Health(False, f"HTTP {answer.status_code} {reason(answer)}".strip(), True)
+            _, failed = self._get(url, timeout)
+            if failed:
+                return failed
         return Health(True, "ok", True)
 
     def _nginx(self, timeout: float) -> Health:
-        import requests
-
         from bot.reap import running, stat_fields
 
         *urls, pidfile = self.targets
         for url in urls:
-            try:
-                answer = requests.get(url, timeout=timeout)
-            except requests.Timeout:
-                return Health(False, f"no answer within {timeout:g} s", False)
-            except requests.ConnectionError:
-                return Health(False, "connection refused", False)
-            if answer.status_code != 200:
-                return Health(False, f"HTTP {answer.status_code}", True)
+            answer, failed = self._get(url, timeout)
+            if failed or answer is None:
+                return failed or Health(False, "no answer", False)
             worker = stat_fields(int(answer.text.strip() or 0))
             try:
                 master = int(Path(pidfile).read_text().split()[0])
