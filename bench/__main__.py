@@ -1,18 +1,25 @@
 """The benchmark (make bench): the project's assistant against stock Rasa 3.6, same machine, same run. A report.
 
-    python -m bench [--levels 1,20,100] [--turns 10] [--profile SECONDS]
+    python -m bench [--levels 1,20,100] [--turns 10] [--rounds 5] [--profile SECONDS]
 
 1. Trains both, timed: the assistant (config.yml, `rasa train --force`) and a `rasa init --no-prompt` project
    (Rasa's default pipeline and policies), both from scratch, in var/bench/ (never committed).
-2. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
+2. Process against process (the headline): one Rasa server of ours as `make run` starts it (bot.rasa.cli, the
+   SQLite tracker store of endpoints.yml, its action server) against one stock `rasa run` of the `rasa init` bot,
+   both up at once, measured with the same harness in alternating order (ours, stock, ours, stock, ...), --rounds
+   rounds at 1 and 20 concurrent conversations of 20 turns: the median and the spread (min-max) of the rounds.
+   Then the cost of a turn against the length of the conversation: one conversation of 50 turns at a time, the
+   latency of turns 2, 10, 25 and 50 (median over --rounds conversations per bot, alternating). Then the resident
+   memory (RSS now and peak) of each of the two processes.
+3. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
    behind nginx) with the fresh model and measures, at each level of concurrent conversations (closed loop, no think
    time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, through
    nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx and
    the web server's widget proxy over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
    tracker store), directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the assistant,
    the stock project's own greet/mood examples for stock Rasa.
-3. Peak memory: the peak RSS (VmHWM) of each Rasa server process.
-4. --profile N: py-spy samples the assistant's Rasa server for N seconds at 20 concurrent conversations and the
+4. Peak memory: the peak RSS (VmHWM) of each Rasa server process.
+5. --profile N: py-spy samples the assistant's Rasa server for N seconds at 20 concurrent conversations and the
    report lists where the time goes.
 Writes results/bench/report.md and report.json.
 """
@@ -23,16 +30,19 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
+
+import yaml
 
 from bench import load
-from bot.processes import BIN, ROOT, Service, base_env, free_port
+from bot.processes import BIN, ROOT, Service, action_service, base_env, free_port, rasa_service
 from scripts.prod.stack import Stack, test_settings
 from tools.training import train
 
@@ -48,10 +58,10 @@ class Row:
     stats: load.Stats
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the highest resident set size the process has had."""
+def peak_rss_mb(pid: int, field: str = "VmHWM") -> float:
+    """VmHWM: the highest resident set size the process has had (VmRSS: the current one)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -81,6 +91,100 @@ def stock_server(project: Path) -> Service:
         "/webhooks/rest/",
         project.parent / "stock-rasa.log",
     )
+
+
+def make_run_server(workdir: Path, model: Path) -> List[Service]:
+    """One Rasa server and its action server as `make run` starts them (scripts/dev.py): bot.rasa.cli, endpoints.yml
+    with its SQLite tracker store (here a file of its own in `workdir`); the action server first."""
+    actions_port = free_port()
+    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text())
+    endpoints["action_endpoint"]["url"] = f"http://localhost:{actions_port}/webhook"
+    endpoints["tracker_store"]["db"] = str(workdir / "ours.db")
+    path = workdir / "ours-endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    actions = action_service(actions_port, workdir / "ours-actions.log").start(timeout=300)
+    return [actions, rasa_service(free_port(), path, workdir / "ours-rasa.log", model).start(timeout=300)]
+
+
+@dataclass
+class Spread:
+    median: float
+    low: float
+    high: float
+
+    def __str__(self) -> str:
+        return f"{self.median:.1f} ({self.low:.1f}-{self.high:.1f})"
+
+
+def spread(values: Sequence[float]) -> Spread:
+    return Spread(statistics.median(values), min(values), max(values))
+
+
+def process_rounds(
+    servers: Dict[str, str], pools: Dict[str, Sequence[str]], levels: Sequence[int], rounds: int
+) -> Dict[str, Any]:
+    """Each bot's one process at each level, `rounds` times, bots alternating within each round and the first bot
+    alternating between rounds; per bot and level the median and spread of throughput, p50 and p95."""
+    runs: Dict[str, Dict[int, List[load.Stats]]] = {bot: {level: [] for level in levels} for bot in servers}
+    order = list(servers)
+    for bot, url in servers.items():
+        load.run(url, load.scripts(pools[bot], 4, 10, prefix="warmup"), 4)
+    for number in range(rounds):
+        for bot in order if number % 2 == 0 else order[::-1]:
+            for level in levels:
+                result = load.run(servers[bot], load.scripts(pools[bot], level, 20, seed=number,
+                                                             prefix=f"proc{level}"), level)
+                runs[bot][level].append(load.stats(result))
+                print(f"  round {number + 1} {bot:6} {level:3} concurrent: {runs[bot][level][-1]}", flush=True)
+    return {
+        bot: {level: {"throughput": spread([s.throughput for s in stats]), "p50_ms": spread([s.p50_ms for s in stats]),
+                      "p95_ms": spread([s.p95_ms for s in stats]), "errors": sum(s.errors for s in stats)}
+              for level, stats in per_level.items()}
+        for bot, per_level in runs.items()
+    }
+
+
+TURNS_MEASURED = (2, 10, 25, 50)
+
+
+def turn_costs(servers: Dict[str, str], pools: Dict[str, Sequence[str]], rounds: int) -> Dict[str, Dict[int, Spread]]:
+    """Latency (ms) of turns 2, 10, 25 and 50 of one 50-turn conversation, alone on the server; `rounds`
+    conversations per bot (at least 5), alternating; the median and spread per turn."""
+    seconds: Dict[str, Dict[int, List[float]]] = {bot: {n: [] for n in TURNS_MEASURED} for bot in servers}
+    for number in range(max(rounds, 5)):
+        for bot in servers:
+            result = load.run(servers[bot], load.scripts(pools[bot], 1, 50, seed=number, prefix="long"), 1)
+            turns = result.conversations[0].turns
+            for n in TURNS_MEASURED:
+                seconds[bot][n].append(turns[n - 1].seconds * 1000 if turns[n - 1].ok else float("nan"))
+    return {bot: {n: spread(values) for n, values in per_turn.items()} for bot, per_turn in seconds.items()}
+
+
+def process_report(rounds: Dict[str, Any], costs: Dict[str, Dict[int, Spread]], rss: Dict[str, Dict[str, float]],
+                   count: int) -> str:
+    lines = [
+        f"One process against one process: median (min-max) of {count} alternating rounds, 20 turns per conversation",
+        "",
+        "| bot | concurrent | turns/s | p50 ms | p95 ms | errors | throughput vs stock | p95 vs stock |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for bot, per_level in rounds.items():
+        for level, row in per_level.items():
+            base = rounds["stock"][level]
+            ratio = f"{row['throughput'].median / base['throughput'].median:.2f}x" if bot != "stock" else ""
+            p95 = f"{row['p95_ms'].median / base['p95_ms'].median:.2f}" if bot != "stock" else ""
+            lines.append(f"| {bot} | {level} | {row['throughput']} | {row['p50_ms']} | {row['p95_ms']} |"
+                         f" {row['errors']} | {ratio} | {p95} |")
+    lines += ["", "Cost of a turn against the length of the conversation (one conversation alone on the server, ms, "
+              f"median (min-max) of {max(count, 5)})", "",
+              "| bot | " + " | ".join(f"turn {n}" for n in TURNS_MEASURED) + " | turn 50 / turn 2 |",
+              "|---|" + "---|" * (len(TURNS_MEASURED) + 1)]
+    for bot, per_turn in costs.items():
+        ratio = per_turn[50].median / per_turn[2].median
+        lines.append(f"| {bot} | " + " | ".join(str(per_turn[n]) for n in TURNS_MEASURED) + f" | {ratio:.2f} |")
+    lines += ["", "| Rasa process | RSS now (MB) | peak RSS (MB) |", "|---|---|---|"]
+    lines += [f"| {bot} | {value['rss']:.0f} | {value['peak']:.0f} |" for bot, value in rss.items()]
+    return "\n".join(lines)
 
 
 def stock_messages(project: Path) -> List[str]:
@@ -181,6 +285,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,20,100", help="concurrent conversations, comma-separated")
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the process comparison")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy the assistant's server")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
@@ -198,6 +303,25 @@ def main() -> None:
     memory: Dict[str, float] = {}
     findings: Optional[List[str]] = None
 
+    print("one process against one process ...", flush=True)
+    project = WORKDIR / "stock"
+    pools = {"ours": family_messages(), "stock": stock_messages(project)}
+    started = make_run_server(WORKDIR, model)
+    try:
+        started.append(stock_server(project).start(timeout=300))
+        servers = {"ours": started[1].url, "stock": started[2].url}
+        rounds = process_rounds(servers, pools, [1, 20], args.rounds)
+        costs = turn_costs(servers, pools, args.rounds)
+        rss = {}
+        for bot, service in (("ours", started[1]), ("stock", started[2])):
+            assert service.proc is not None
+            rss[bot] = {"rss": peak_rss_mb(service.proc.pid, "VmRSS"), "peak": peak_rss_mb(service.proc.pid)}
+    finally:
+        for service in reversed(started):
+            service.stop()
+    processes = process_report(rounds, costs, rss, args.rounds)
+    print(processes, flush=True)
+
     stack = Stack(test_settings(WORKDIR / "stack", MODEL=str(model)))
     stack.start()
     try:
@@ -213,7 +337,6 @@ def main() -> None:
     finally:
         stack.stop()
 
-    project = WORKDIR / "stock"
     stock = stock_server(project).start(timeout=300)
     try:
         rows += measure("stock", "1 Rasa server, direct", stock.url, stock_messages(project), levels, args.turns)
@@ -224,13 +347,18 @@ def main() -> None:
 
     report = table(rows, memory, training)
     command = " ".join(["python -m bench", *sys.argv[1:]])
-    text = f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}\n\n{report}\n"
+    load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    text = (f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load average at the end "
+            f"{load_average}\n\n{processes}\n\nThe production profile against stock Rasa:\n\n{report}\n")
     if findings:
         text += "\nWhere the assistant's Rasa server spends its time (py-spy, share of samples):\n\n```\n"
         text += "\n".join(findings) + "\n```\n"
     (RESULTS / "report.md").write_text(text)
     (RESULTS / "report.json").write_text(
-        json.dumps({"rows": [asdict(row) for row in rows], "memory_mb": memory, "training_s": training}, indent=2)
+        json.dumps({"rows": [asdict(row) for row in rows], "memory_mb": memory, "training_s": training,
+                    "processes": json.loads(json.dumps(rounds, default=asdict)),
+                    "turn_costs_ms": json.loads(json.dumps(costs, default=asdict)), "process_rss_mb": rss},
+                   indent=2)
     )
     print(text)
 

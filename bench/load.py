@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional, Sequence
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -136,6 +137,42 @@ async def converse(
     return conversation
 
 
+def client_address(url: str, number: int) -> Optional[str]:
+    """Each conversation is one family with its own address, as the per-client rate limits (nginx, the web server)
+    see families: on loopback, conversation n connects from 127.1.x.y (Linux routes all of 127/8 to lo)."""
+    if (urlsplit(url).hostname or "") not in ("127.0.0.1", "localhost"):
+        return None
+    return f"127.1.{number // 250 % 250}.{number % 250 + 1}"
+
+
+def client_session(url: str, number: int) -> aiohttp.ClientSession:
+    address = client_address(url, number)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0, local_addr=(address, 0) if address else None)
+    )
+
+
+async def paced(
+    url: str, sender: str, messages: Sequence[str], interval: float, number: int, wait: bool = True,
+    timeout: float = 60,
+) -> Conversation:
+    """One client sending a message every `interval` seconds from its own address (client_address). `wait`: a
+    person, who waits for the answer before the next message (a slow answer delays the next one); else a flood,
+    which sends on schedule whatever happens to the earlier messages."""
+    conversation = Conversation(sender, [Turn(message) for message in messages])
+    async with client_session(url, number) as session:
+        start = time.perf_counter()
+        tasks = []
+        for index, turn in enumerate(conversation.turns):
+            await asyncio.sleep(max(0.0, start + index * interval - time.perf_counter()))
+            task = asyncio.ensure_future(attempt(session, url, sender, turn, timeout))
+            if wait:
+                await task
+            tasks.append(task)
+        await asyncio.gather(*tasks)
+    return conversation
+
+
 async def run_async(
     url: str,
     conversation_scripts: Dict[str, List[str]],
@@ -144,7 +181,8 @@ async def run_async(
     timeout: float = 120,
     on_turn: Optional[Callable[[int], None]] = None,
 ) -> Result:
-    """Every conversation, `concurrency` of them at a time; `on_turn(n)` after each of the n turns answered so far."""
+    """Every conversation, `concurrency` of them at a time, each from its own address (client_address); `on_turn(n)`
+    after each of the n turns answered so far."""
     done = 0
 
     def count() -> None:
@@ -156,14 +194,15 @@ async def run_async(
     queue = list(conversation_scripts.items())
     results: List[Conversation] = []
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         while queue:
+            number = len(conversation_scripts) - len(queue)
             sender, messages = queue.pop(0)
-            results.append(await converse(session, url, sender, messages, retries, timeout, count))
+            async with client_session(url, number) as session:
+                results.append(await converse(session, url, sender, messages, retries, timeout, count))
 
     start = time.perf_counter()
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return Result(results, time.perf_counter() - start)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, List, Optional
 
 import requests
+from requests.adapters import HTTPAdapter
 
+from bench.load import client_address
 from bot.processes import BIN, MODEL, ROOT, Service, action_service, base_env, free_port, rasa_service, web_service
 
 __all__ = ["BIN", "MODEL", "ROOT", "SCREENSHOTS", "Service", "base_env", "free_port", "say", "texts"]
@@ -42,9 +44,32 @@ def web_server(workdir: Path, rasa_url: str, database_url: str, port: Optional[i
     )
 
 
-def say(base_url: str, sender: str, text: str, timeout: float = 30) -> List[dict]:
+class SourceAddress(HTTPAdapter):
+    """Connections from one local address: on loopback, one family per address (bench.load.client_address), as the
+    per-client rate limits of nginx and the web server see families."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+
+
+def family_session(base_url: str, number: int) -> requests.Session:
+    """A requests session for family `number`: its own loopback address when `base_url` is on loopback."""
+    session = requests.Session()
+    address = client_address(base_url, number)
+    if address:
+        session.mount("http://", SourceAddress(address))
+    return session
+
+
+def say(
+    base_url: str, sender: str, text: str, timeout: float = 30, session: Optional[requests.Session] = None
+) -> List[dict]:
     """One turn over the REST channel; the bot's messages."""
-    answer = requests.post(
+    answer = (session or requests).post(
         f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=timeout
     )
     answer.raise_for_status()

@@ -72,10 +72,11 @@ class StaffSite:
 def run_scripts(rasa_url: str, prefix: str = "staff") -> dict[str, str]:
     """Talk through every script; name -> sender id."""
     senders = {}
-    for name, turns in SCRIPTS.items():
+    for number, (name, turns) in enumerate(SCRIPTS.items()):
         sender = f"{prefix}-{name}-{uuid.uuid4().hex[:8]}"
-        for text in turns:
-            servers.say(rasa_url, sender, text)
+        with servers.family_session(rasa_url, number) as session:  # each family from its own address
+            for text in turns:
+                servers.say(rasa_url, sender, text, session=session)
         senders[name] = sender
     return senders
 

@@ -29,6 +29,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
+from bot.web.config import web_settings
 from tests import servers
 
 pytestmark = pytest.mark.servers  # the tests using the `browser` fixture are marked `browser` (conftest)
@@ -336,6 +337,35 @@ def test_server_down_shows_an_error_and_recovers_on_retry(page: Page, web: serve
     expect(bot_bubbles(page).first).to_contain_text("I'm an automated assistant")
     expect(error).to_have_count(0)
     assert len(attempts) == 2 and attempts[0] == attempts[1]  # the same message, resent
+
+
+def test_a_rate_limited_message_shows_the_calm_reply_and_the_help_panel(page: Page, web: servers.Service) -> None:
+    """A 429 from the rate limit (the web server's or nginx's: the same body, config/web.yml rate_limited_reply)."""
+    open_chat(page, web.url)
+    greeting = bot_bubbles(page).count()
+    reply = web_settings()["rate_limited_reply"]
+
+    def limited(route: Route) -> None:
+        route.fulfill(status=429, content_type="application/json", headers={"Retry-After": "1"},
+                      body=json.dumps([{"recipient_id": "", "text": reply}]))
+
+    page.route("**" + WEBHOOK, limited)
+    ask(page, "what is a taper")
+    help_region = page.get_by_role("region", name="Get help now")
+    expect(help_region).to_be_visible()
+    for href in ("tel:911", "tel:988"):
+        expect(help_region.locator(f'a[href="{href}"]')).to_be_visible()
+    page.get_by_role("button", name="Back to the chat").click()
+    error = page.locator(".fc-msg-error")
+    expect(error).to_contain_text("call 911")
+    expect(error).to_contain_text("988")
+    expect(bot_bubbles(page)).to_have_count(greeting)  # the refusal is not shown or kept as an answer
+
+    page.unroute("**" + WEBHOOK)
+    error.get_by_role("button", name="Retry").click()
+    wait_until_answered(page)
+    expect(page.locator(".fc-msg-error")).to_have_count(0)
+    expect(bot_bubbles(page)).not_to_have_count(greeting)
 
 
 def test_embedded_on_another_site_with_a_slow_server(

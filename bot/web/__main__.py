@@ -14,8 +14,12 @@ from bot.web.app import create_app
 
 def waitress_options(settings: dict[str, Any]) -> dict[str, Any]:
     """waitress removes X-Forwarded-* headers unless told not to: with trusted proxies they reach the app, where
-    ProxyFix (bot.web.app.trust_proxies) believes only the last `trusted_proxies` values of each."""
-    return {"threads": 16, "ident": "family-support",
+    ProxyFix (bot.web.app.trust_proxies) believes only the last `trusted_proxies` values of each.
+
+    waitress stops accepting connections at `connection_limit` open ones (100 by default), idle keep-alive ones
+    included: behind nginx at 100 concurrent conversations nginx then got refused and answered 502 (make bench).
+    Waiting requests cost a socket each, not a thread; the 16 threads still bound the work."""
+    return {"threads": 16, "connection_limit": 1000, "ident": "family-support",
             "clear_untrusted_proxy_headers": not int(settings.get("trusted_proxies") or 0)}
 
 

@@ -3,7 +3,9 @@
 - ``GET /``: a provider-style demo page with the widget.
 - ``GET /widget.js`` and ``/static/widget/...``: the widget (vanilla JavaScript and CSS, no build step).
 - ``POST /webhooks/rest/webhook``: forwards the JSON body to ``rasa_url`` (so the browser talks to one origin, and
-  any Rasa server behind a load balancer can answer), with CORS only for the configured ``allowed_origins``.
+  any Rasa server behind a load balancer can answer), with CORS only for the configured ``allowed_origins``, and a
+  per-client rate limit (bot.web.ratelimit; config/web.yml ``rate_limit_*``): a refused message gets 429 with the
+  calm reply, in Rasa's answer format like the other calm replies, and the widget opens its help panel.
 
 Message text is never logged.
 """
@@ -28,6 +30,7 @@ from flask import (
 )
 
 from bot.core.provider import provider
+from bot.web.ratelimit import TokenBuckets
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +75,18 @@ def _rasa_session() -> requests.Session:
     return _local.session
 
 
-def _calm_reply(body: dict[str, Any], status: int) -> tuple[Response, int]:
+def _calm_reply(body: dict[str, Any], status: int, text: str = UNAVAILABLE) -> tuple[Response, int]:
     """What the widget shows (with a retry) when the assistant cannot answer: Rasa's own answer format."""
     sender = body.get("sender") if isinstance(body.get("sender"), str) else ""
-    messages: list[dict[str, str]] = [{"recipient_id": sender, "text": UNAVAILABLE}]
+    messages: list[dict[str, str]] = [{"recipient_id": sender, "text": text}]
     return jsonify(messages), status
+
+
+def _rate_limited(body: dict[str, Any], wait: float) -> tuple[Response, int]:
+    """Too many messages from this client: the calm reply (911, 988) and when to try again."""
+    response, status = _calm_reply(body, 429, _settings()["rate_limited_reply"])
+    response.headers["Retry-After"] = str(max(1, round(wait)))
+    return response, status
 
 
 def _refuse(status: int, reason: str) -> tuple[Response, int]:
@@ -117,6 +127,9 @@ def rasa_proxy() -> Any:
         return _refuse(400, "the body is not valid JSON")
     if not isinstance(body, dict):
         return _refuse(400, "the body must be a JSON object")
+    wait = current_app.extensions["chat_limiter"].take(request.remote_addr or "")
+    if wait:
+        return _rate_limited(body, wait)
     try:
         answer = _rasa_session().post(
             _settings()["rasa_url"].rstrip("/") + WEBHOOK, json=body, timeout=RASA_TIMEOUT_SECONDS
@@ -160,5 +173,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
+    settings = app.config["SETTINGS"]
+    app.extensions["chat_limiter"] = TokenBuckets(
+        int(settings.get("rate_limit_per_minute") or 0), int(settings.get("rate_limit_burst") or 1)
+    )
     app.register_blueprint(bp)
     app.after_request(_security_headers)

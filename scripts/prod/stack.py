@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import os
 import secrets
 import shutil
@@ -270,7 +271,8 @@ class Nginx:
         servers = "\n".join(
             f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in self.settings.rasa_ports
         )
-        values = dict(self.settings.values, NGINX_DIR=str(self.dir), RASA_SERVERS=servers)
+        values = dict(self.settings.values, NGINX_DIR=str(self.dir), RASA_SERVERS=servers,
+                      RATE_LIMITED_BODY=rate_limited_body())
         text = NGINX_TEMPLATE.read_text()
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
@@ -294,6 +296,17 @@ class Nginx:
             Check("nginx", [*health, str(self.dir / "nginx.pid")]),
             description="nginx: public entry point and the balancer over the Rasa servers",
         )
+
+
+def rate_limited_body() -> str:
+    """nginx's 429 answer: config/web.yml's rate_limited_reply in Rasa's answer format (the web server's own 429
+    has the same text), as JSON inside a single-quoted nginx string."""
+    from bot.web.config import web_settings
+
+    body = json.dumps([{"recipient_id": "", "text": web_settings()["rate_limited_reply"]}])
+    if "$" in body:  # nginx would read it as a variable, and its strings have no escape for it
+        raise ValueError("rate_limited_reply (config/web.yml) must not contain '$'")
+    return body.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def reaping(pidfile: Path, cmd: List[str]) -> List[str]:

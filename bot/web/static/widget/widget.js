@@ -27,6 +27,8 @@
     timeout: "Sorry, the assistant is taking too long to answer. Please try again. " + HELP_SOON,
     refused: "Sorry, I couldn't send that message. Please try a shorter one. In an emergency, call 911.",
     empty: "Sorry, I didn't get an answer. Please try again. " + HELP_SOON,
+    busy: "Sorry, that was a lot of messages at once. Please wait a few seconds and try again. In an emergency, " +
+      "call 911; for a crisis, call or text 988.",
   };
   // Static, so they work with no server at all.
   var HELPLINES = [
@@ -380,6 +382,8 @@
     var timer = window.setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
     setBusy(true);
     return post(message, controller.signal).then(function (answer) {
+      // Too many messages from this address (the server's or nginx's rate limit): the calm reply, and the help panel
+      if (answer.status === 429) return { error: firstText(answer.body) || ERRORS.busy, retry: true, help: true };
       if (answer.status >= 500) return { error: firstText(answer.body) || ERRORS.network, retry: true };
       if (!Array.isArray(answer.body)) return { error: ERRORS.refused, retry: answer.status < 400 };
       if (!answer.body.length) return { error: ERRORS.empty, retry: true };
@@ -392,6 +396,7 @@
       setBusy(false);
       if (result.error) {
         showError(result.error, result.retry ? function () { deliver(message); } : null);
+        if (result.help) showHelp(true);
         return;
       }
       var first = null;
