@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from bot.core.settings import web_settings
 from bot.web.app import create_app
-from bot.web.config import web_settings
 from bot.web.ratelimit import TokenBuckets
 
 WEBHOOK = "/webhooks/rest/webhook"

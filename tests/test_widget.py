@@ -29,7 +29,7 @@ from playwright.sync_api import (
 )
 from playwright.sync_api import Error as PlaywrightError
 
-from bot.web.config import web_settings
+from bot.core.settings import web_settings
 from tests import servers
 
 pytestmark = pytest.mark.servers  # the tests using the `browser` fixture are marked `browser` (conftest)

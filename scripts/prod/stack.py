@@ -301,7 +301,7 @@ class Nginx:
 def rate_limited_body() -> str:
     """nginx's 429 answer: config/web.yml's rate_limited_reply in Rasa's answer format (the web server's own 429
     has the same text), as JSON inside a single-quoted nginx string."""
-    from bot.web.config import web_settings
+    from bot.core.settings import web_settings
 
     body = json.dumps([{"recipient_id": "", "text": web_settings()["rate_limited_reply"]}])
     if "$" in body:  # nginx would read it as a variable, and its strings have no escape for it
