@@ -4,6 +4,8 @@ the staff console's tests that need no bot: tests/test_staff_unit.py and tests/t
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 
 from bot.staff.db import engine, events, rasa_metadata
 
@@ -39,3 +41,15 @@ def store(url: str, conversations: dict[str, list[dict]], start: float, prefix: 
                          "data": json.dumps(event["data"])})
     with eng.begin() as conn:
         conn.execute(events.insert(), rows)
+
+
+def indexed_store(directory: Path, conversations: dict[str, list[dict]], low_confidence: float) -> str:
+    """A SQLite store holding `conversations` (started an hour ago), migrated and indexed as the console needs it."""
+    from bot.staff import index
+    from bot.staff.migrate import upgrade
+
+    url = f"sqlite:///{directory / 'store.db'}"
+    store(url, conversations, time.time() - 3600)
+    upgrade(url)
+    index.refresh(engine(url), low_confidence)
+    return url

@@ -23,6 +23,7 @@ from bot.staff.db import conversations, engine
 from bot.staff.migrate import alembic_config, upgrade
 from bot.staff.safety_decisions import SafetyDecision, decision
 from bot.web.app import create_app
+from tests.staff_store import indexed_store
 from tests.test_staff_unit import LOW, bot, slot, store, user
 
 PASSWORD = "a long enough password"
@@ -67,11 +68,7 @@ CONVERSATIONS = {
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store(url, CONVERSATIONS, time.time() - 3600)
-    upgrade(url)
-    index.refresh(engine(url), LOW)
-    return url
+    return indexed_store(tmp_path, CONVERSATIONS, LOW)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.staff.config import UTC
 from bot.staff.db import audit, engine, events, flags, metadata, tags
 from bot.staff.filters import Filters
 from bot.staff.migrate import upgrade
-from tests.staff_store import action, bot, slot, store, user
+from tests.staff_store import action, bot, indexed_store, slot, store, user
 
 LOW = 0.7
 DAY = 86400.0
@@ -59,11 +59,7 @@ CONVERSATIONS = {
 
 @pytest.fixture
 def url(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store(url, CONVERSATIONS, time.time() - 3600)
-    upgrade(url)
-    index.refresh(engine(url), LOW)
-    return url
+    return indexed_store(tmp_path, CONVERSATIONS, LOW)
 
 
 def listed(url: str, **args: str) -> list[str]:
