@@ -80,7 +80,7 @@ screenshots: setup train
 	$(PY) -m pytest -m screenshots
 	cp build/screenshots/*.png docs/
 
-## eval: NLU report on the held-out set (accuracy, macro F1, fallback and confidently-wrong rates, ...)
+## eval: hold-out, blind set, 5-fold cross-validation with the threshold grid, the crisis sets and the dialogues (README, Numbers)
 eval: setup train
 	$(PY) -m tools.evaluate
 
