@@ -100,14 +100,31 @@ def _once(key: str, make: Callable[[], Any]) -> Any:
 
 
 @pytest.fixture(scope="session")
-def staff_conversations(rasa_server: servers.Service) -> dict[str, str]:
-    """The scripted conversations, stored by the real bot in rasa_server.db_path; name -> sender id."""
-    return _once("conversations", lambda: run_scripts(rasa_server.url))
+def staff_rasa(workdir: Path, action_server: servers.Service) -> Iterator[servers.Service]:
+    """A Rasa server of the staff tests' own, on its own SQLite file: the console's list then shows their
+    conversations on its first page, whatever the other modules' tests stored in the shared server's file."""
+
+    def start() -> servers.Service:
+        db = workdir / "staff-conversations.db"
+        service = servers.rasa_server(workdir, db, f"{action_server.url}/webhook").start()
+        service.db_path = db  # type: ignore[attr-defined]
+        return service
+
+    service = _once("rasa", start)
+    yield service
+    service.stop()
 
 
 @pytest.fixture(scope="session")
-def staff_web(workdir: Path, rasa_server: servers.Service, staff_conversations: dict[str, str]) -> Iterator[StaffSite]:
+def staff_conversations(staff_rasa: servers.Service) -> dict[str, str]:
+    """The scripted conversations, stored by the real bot in staff_rasa.db_path; name -> sender id."""
+    return _once("conversations", lambda: run_scripts(staff_rasa.url))
+
+
+@pytest.fixture(scope="session")
+def staff_web(workdir: Path, staff_rasa: servers.Service, staff_conversations: dict[str, str]) -> Iterator[StaffSite]:
     """The web server on the bot's database, with an admin and a reviewer account."""
+    rasa_server = staff_rasa
 
     def start() -> tuple[servers.Service, StaffSite]:
         db_path = Path(rasa_server.db_path)  # type: ignore[attr-defined]

@@ -29,7 +29,14 @@ from bot.staff.config import UTC
 from bot.staff.db import engine
 from tests import servers
 from tests.staff_browser import browser, log_in, page  # noqa: F401
-from tests.staff_fixtures import PHONE_TYPED, StaffSite, create_user, staff_conversations, staff_web  # noqa: F401
+from tests.staff_fixtures import (  # noqa: F401
+    PHONE_TYPED,
+    StaffSite,
+    create_user,
+    staff_conversations,
+    staff_rasa,
+    staff_web,
+)
 from tests.test_alerts_unit import Mailbox, Receiver
 
 pytestmark = pytest.mark.servers
@@ -64,12 +71,12 @@ def text(message: Any) -> str:
 
 
 @pytest.fixture(scope="module")
-def rig(staff_web: StaffSite, rasa_server: servers.Service, workdir: Path) -> Iterator[AlertRig]:  # noqa: F811
+def rig(staff_web: StaffSite, staff_rasa: servers.Service, workdir: Path) -> Iterator[AlertRig]:  # noqa: F811
     """The alerts worker on the bot's store, with a webhook receiver port and a real SMTP server."""
     mailbox = Mailbox()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=servers.free_port())
     smtp.start()
-    rig = AlertRig(staff_web, rasa_server.url, servers.free_port(), mailbox)
+    rig = AlertRig(staff_web, staff_rasa.url, servers.free_port(), mailbox)
     rig.receiver = Receiver(rig.receiver_port)
     assert create_user(staff_web.database_url, "responder", "responder").returncode == 0
     env = servers.base_env(

@@ -9,7 +9,14 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 
 from bot.core.privacy import redact, redact_all
 from bot.rasa.tracker_store import redacted
-from tests.staff_fixtures import EMAIL_TYPED, PHONE_DIGITS, PHONE_TYPED, STREET_TYPED, staff_conversations  # noqa: F401
+from tests.staff_fixtures import (  # noqa: F401
+    EMAIL_TYPED,
+    PHONE_DIGITS,
+    PHONE_TYPED,
+    STREET_TYPED,
+    staff_conversations,
+    staff_rasa,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -65,9 +72,9 @@ def test_the_tracker_store_redacts_user_events_and_slots_but_not_the_original() 
 
 @pytest.mark.servers
 def test_stored_conversations_hold_no_typed_phone_number_or_email(
-    rasa_server, staff_conversations: dict[str, str]  # noqa: F811
+    staff_rasa, staff_conversations: dict[str, str]  # noqa: F811
 ) -> None:
-    with sqlite3.connect(rasa_server.db_path) as db:
+    with sqlite3.connect(staff_rasa.db_path) as db:
         rows = db.execute("select data from events where sender_id = ?", (staff_conversations["personal_data"],))
         stored = "\n".join(row[0] for row in rows)
         everything = "\n".join(row[0] for row in db.execute("select data from events"))

@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.servers import SCREENSHOTS
 from tests.staff_browser import browser, log_in, page, review_flag_and_export  # noqa: F401
-from tests.staff_fixtures import StaffSite, staff_conversations, staff_web  # noqa: F401
+from tests.staff_fixtures import StaffSite, staff_conversations, staff_rasa, staff_web  # noqa: F401
 
 pytestmark = [pytest.mark.servers, pytest.mark.browser]
 
