@@ -107,6 +107,11 @@ def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
     assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical"
 
 
+def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
+    found = decided(net, "mi hijo y la sobredosis")
+    assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical_es"
+
+
 @pytest.mark.parametrize(
     "text, intent",
     [

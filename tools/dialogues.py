@@ -21,6 +21,8 @@ SPECIAL = {
     "utter_ask_not_covered": "not_covered",
     "utter_safety_check_medical": "asked",
     "utter_safety_check_self_harm": "asked",
+    "utter_safety_check_medical_es": "asked",
+    "utter_safety_check_self_harm_es": "asked",
     "utter_emergency_both": "emergency_both",
     "utter_emergency_medical_es": "emergency_medical",
     "utter_emergency_self_harm_es": "emergency_self_harm",

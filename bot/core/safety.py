@@ -67,7 +67,9 @@ class SafetyDecision:
         if self.outcome == NOW:
             return f"emergency_{self.kind}" + ("_es" if self.language == "es" else "")
         if self.outcome == ASKED:
-            return f"safety_check_{MEDICAL if self.kind == MEDICAL else SELF_HARM}"
+            return f"safety_check_{MEDICAL if self.kind == MEDICAL else SELF_HARM}" + (
+                "_es" if self.language == "es" else ""
+            )
         return None
 
     def record(self, classifier_intent: Optional[str], topic: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
