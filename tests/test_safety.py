@@ -30,6 +30,9 @@ MEDICAL = [
     "MY SON IS NOT BREATHING",
     "hes not responding and his lips look grey",
     "she took a bunch of bars and drank, now she's nodding off and wont answer",
+    "is it normal that shes only breathing like 4 times a minute??",  # a question frame does not cancel this sign
+    "ive been shaking him for 5 min and nothing",
+    "bro is blue around the mouth",
 ]
 SELF_HARM = [
     "she says she wants to die",
@@ -42,6 +45,8 @@ SELF_HARM = [
     "he gave all his stuff away and texted me goodbye",
     "she has been googling how many pills would be lethal",
     "kms",
+    "dont look for me, i love you all",
+    "i just want it to be over",
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
@@ -52,6 +57,7 @@ NOT_NOW_CASES = [
     "my son overdosed two years ago, how do i keep it from happening again",
     "can benzos make you suicidal?",
     "she feels like she can't breathe during her panic attacks, is that withdrawal?",
+    "my brother used to cut himself in high school, hes 30 now",  # the "now" is not in the cutting's clause
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -97,8 +103,9 @@ def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, t
     assert decided(net, text) is None
 
 
-def test_an_overdose_taken_to_die_is_both(net: SafetyNet) -> None:
-    found = decided(net, "he took all his pills because he wants to die")
+@pytest.mark.parametrize("text", ["he took all his pills because he wants to die", "i took everything, goodbye"])
+def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
     assert found is not None and found.intent == "emergency_both"
 
 
@@ -151,7 +158,9 @@ def crisis_outcomes(path: str) -> dict:
     return result
 
 
-@pytest.mark.parametrize("path", ["tests/crisis_cases.yml", "tests/crisis_blind.yml"])
+@pytest.mark.parametrize(
+    "path", ["tests/crisis_cases.yml", "tests/crisis_blind.yml", "tests/crisis_blind2.yml", "tests/crisis_blind3.yml"]
+)
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
     found = crisis_outcomes(path)

@@ -90,7 +90,7 @@ class SafetyDecision:
 class _Group:
     name: str
     kind: str
-    tense: str  # state | event | mention | intent
+    tense: str  # state | critical (a state no question frame cancels) | event | mention | intent
     patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
     required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
 
@@ -213,17 +213,21 @@ class SafetyNet:
             starts = [m.start() + clause[0] for frame in self.frames for m in frame.finditer(text)]
             cache[clause] = (starts, any(p.search(text) for p in self.past))
         frame_starts, clause_past = cache[clause]
-        if any(start <= hit.start for start in frame_starts):
+        tense = hit.group.tense
+        # a sign this specific ("breathing 4 times a minute") is an emergency even inside "is it normal that ..."
+        if tense != "critical" and any(start <= hit.start for start in frame_starts):
             return NOT_NOW
         sentence = _span(_SENTENCE, normal, hit.start)
         if ("sentence",) + sentence not in cache:
             cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
         past, recent, strong, weak = cache[("sentence",) + sentence]
-        tense = hit.group.tense
-        if tense in ("state", "intent"):  # a present condition: only a past marker in its own clause cancels it,
-            # and not when the verb says it is going on ("is convulsing ... stopped her pills last week")
+        if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
+            # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
+            # ... stopped her pills last week"); a "now" elsewhere ("used to cut himself, he's 30 now") does not
+            if not clause_past:
+                return NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
-            return NOT_NOW if clause_past and not weak and not progressive else NOW
+            return NOW if progressive or self._markers(normal[clause[0] : clause[1]])[3] else NOT_NOW
         if tense == "event":
             if past and not strong:
                 return NOT_NOW
