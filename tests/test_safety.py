@@ -159,7 +159,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", ["tests/crisis_cases.yml", "tests/crisis_blind.yml", "tests/crisis_blind2.yml", "tests/crisis_blind3.yml"]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", "blind", "blind2", "blind3", "blind4")]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""

@@ -215,7 +215,8 @@ class SafetyNet:
         frame_starts, clause_past = cache[clause]
         tense = hit.group.tense
         # a sign this specific ("breathing 4 times a minute") is an emergency even inside "is it normal that ..."
-        if tense != "critical" and any(start <= hit.start for start in frame_starts):
+        # and an "on purpose" beside an overdose happening now counts even in "what if he did it on purpose"
+        if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
             return NOT_NOW
         sentence = _span(_SENTENCE, normal, hit.start)
         if ("sentence",) + sentence not in cache:
