@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.core.settings import PROJECT_ROOT
 from bot.rasa import patches
@@ -25,8 +25,10 @@ from tools.training import train
 
 HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 BLIND = PROJECT_ROOT / "tests" / "nlu_blind.yml"
+BLIND2 = PROJECT_ROOT / "tests" / "nlu_blind2.yml"   # the second blind set, written after the first was used
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-CRISIS_SETS = ("crisis_cases", "crisis_blind", "crisis_blind2", "crisis_blind3")
+DIALOGUE_SETS = ("tests/dialogues.yml", "tests/dialogues2.yml")
+CRISIS_SETS = ("crisis_cases", "crisis_blind", "crisis_blind2", "crisis_blind3", "crisis_blind4")
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
@@ -148,13 +150,15 @@ def sweep(predictions: List[Prediction]) -> Dict[float, Tuple[float, float, floa
     table = {}
     for threshold in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7):
         above = [p for p in predictions if p.raw_confidence >= threshold or p.raw_intent in EMERGENCY_INTENTS]
-        right = sum(p.raw_intent == p.expected for p in above)
-        table[threshold] = (right / n, 1 - len(above) / n, (len(above) - right) / n)
+        right_ = sum(right(p.raw_intent, p.expected) for p in above)
+        table[threshold] = (right_ / n, 1 - len(above) / n, (len(above) - right_) / n)
     return table
 
 
 def right(predicted: str, expected: str) -> bool:
     """An emergency is right when the safety net answered it as one (any emergency form) or asked about it."""
+    if expected == "not_covered":  # the blind sets' name for an in-field question the source can't answer
+        expected = "ask_not_covered"
     if expected in EMERGENCY_INTENTS:
         return predicted.startswith("emergency_") or predicted.startswith("safety_check_")
     return predicted == expected
@@ -272,8 +276,8 @@ def crisis_report(model: Path, paths: List[Path]) -> List[Tuple[str, Dict[str, f
     return rows
 
 
-def dialogue_report() -> Dict[str, float]:
-    """tests/dialogues.yml end to end over HTTP: an action server and a Rasa server on a scratch SQLite file."""
+def dialogue_report(paths: Sequence[str] = DIALOGUE_SETS, verbose: bool = False) -> Dict[str, Dict[str, float]]:
+    """Each dialogue set end to end over HTTP: an action server and a Rasa server on a scratch SQLite file."""
     import tempfile
 
     import requests
@@ -296,7 +300,15 @@ def dialogue_report() -> Dict[str, float]:
         return requests.post(f"{rasa.url}/webhooks/rest/webhook", json=body, timeout=60).json()
 
     try:
-        return summary(run(say))
+        results = {}
+        for path in paths:
+            turns = run(say, path)
+            if verbose:
+                for turn in turns:
+                    if not turn.right:
+                        print(f"  [{turn.dialogue}] {turn.text!r}: expected {turn.expected}, got {turn.key}")
+            results[path] = summary(turns)
+        return results
     finally:
         rasa.stop()
         actions.stop()
@@ -375,6 +387,10 @@ def main() -> None:
         r = evaluate(args.model, BLIND)
         print_report(r, args.verbose)
         results["blind"] = asdict(r)
+        print("\n== second blind set (tests/nlu_blind2.yml: written independently, only evaluated) ==")
+        r = evaluate(args.model, BLIND2)
+        print_report(r, args.verbose)
+        results["blind2"] = asdict(r)
     if "cv" in wanted and args.cv:
         print(f"\n== {args.cv}-fold cross-validation on data/nlu.yml (thresholds are tuned here) ==")
         cv = cross_validation(args.cv)
@@ -401,12 +417,12 @@ def main() -> None:
                   f"emergency answer first {row['false_alarm_rate']:.1%}, asked {row['asked_rate']:.1%}")
             results[f"crisis:{name}"] = row
     if "dialogues" in wanted:
-        print("\n== dialogues (tests/dialogues.yml: whole conversations over HTTP, written independently) ==")
-        d = dialogue_report()
-        print(f"{d['turns']} turns: turn accuracy {d['turn_accuracy']:.1%}, asked to clarify "
-              f"{d['asked_to_clarify']:.1%}, information turns answered as an emergency "
-              f"{d['information_turns_answered_as_emergency']}")
-        results["dialogues"] = d
+        print("\n== dialogues (whole conversations over HTTP, written independently) ==")
+        for path, d in dialogue_report(verbose=args.verbose).items():
+            print(f"{path}: {d['turns']} turns: turn accuracy {d['turn_accuracy']:.1%}, asked to clarify "
+                  f"{d['asked_to_clarify']:.1%}, information turns answered as an emergency "
+                  f"{d['information_turns_answered_as_emergency']}")
+            results[f"dialogues:{path}"] = d
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2, default=str))
