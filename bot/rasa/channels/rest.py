@@ -59,6 +59,17 @@ def _failed(sender: Text, text: str) -> HTTPResponse:
     return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"), status=503)
 
 
+async def _paused(request: Request, sender: Text) -> bool:
+    """Whether a person has this conversation (live hand-off: the tracker is paused, README "Live hand-off"): Rasa
+    then answers nothing by design, and only an emergency gets an answer, from here."""
+    agent = getattr(request.app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return False
+    tracker = await store.retrieve(sender)
+    return tracker is not None and tracker.is_paused()
+
+
 def _error(status: int, reason: str) -> HTTPResponse:
     return response.json({"error": reason}, status=status)
 
@@ -138,6 +149,8 @@ class SafeRestInput(RestInput):
                 logger.error("REST turn not stored: %s", "; ".join(health.failures))
                 return _failed(sender, text)
             if not collector.messages:
+                if await _paused(request, sender):  # a person answers: nothing but an emergency answer from here
+                    return response.json(safety_reply(sender, text) or [])
                 return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"))
             return response.json(collector.messages)
 
