@@ -17,7 +17,6 @@ PROVIDER_CONFIG names another provider file (tests; a provider's own deployment)
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, time, timezone
@@ -27,7 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from bot.core.settings import PROJECT_ROOT, load_yaml, project_path, setting_path
+from bot.core.provider import contact_message, provider_file
+from bot.core.settings import PROJECT_ROOT, load_yaml
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PERIOD = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -93,11 +93,6 @@ class LiveChat:
 
 def _clock(moment: time) -> str:
     return "24:00" if moment == time.max else moment.strftime("%H:%M")
-
-
-def provider_file() -> Path:
-    name = os.environ.get("PROVIDER_CONFIG", "").strip()
-    return project_path(name) if name else setting_path("provider")
 
 
 def load(path: Optional[Path] = None, wording: Optional[Dict[str, Any]] = None) -> LiveChat:
@@ -187,7 +182,5 @@ def _periods(value: Any, fail: Any) -> Tuple[Tuple[time, time], ...]:
 def fallback(live: LiveChat, key: str) -> List[str]:
     """What a family gets when nobody can chat (`key`: closed or timed_out): the sentence, then the helpline from the
     domain's utter_professional_help and the provider's contact, as "talk to a person" answers without live chat."""
-    from bot.core.provider import contact_message
-
     helpline = load_yaml("domain.yml")["responses"]["utter_professional_help"][0]["text"]
     return [live.text(key), " ".join(helpline.split()), *filter(None, [contact_message()])]
