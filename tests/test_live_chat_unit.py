@@ -6,9 +6,12 @@ tests/test_live_chat.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -410,3 +413,47 @@ def test_the_family_endpoints_check_their_input(site: Site) -> None:
     assert client.post("/live/poll", json={"sender": "x" * 200}).status_code == 400
     code, body = site.family("/live/poll", sender="never-asked", after="junk")
     assert code == 200 and body["status"] == "none" and body["messages"] == []
+
+
+# ------------------------------------------------------------------------------------------------- on PostgreSQL
+@pytest.mark.servers
+def test_the_migration_and_the_queue_work_on_postgresql(site: Site) -> None:
+    """Migration 0004 and every query of the hand-off on a PostgreSQL cluster of the test's own (the production
+    profile's database), with the same stand-in for Rasa's API."""
+    from bot.staff.migrate import upgrade
+    from scripts.prod.stack import Postgres, test_settings
+
+    directory = Path(tempfile.mkdtemp(prefix="live-pg-"))
+    directory.chmod(0o755)  # the cluster runs as `postgres` when the tests run as root
+    pg = Postgres(test_settings(directory))
+    try:
+        pg.init()
+        if pg.user:
+            shutil.chown(pg.dir, pg.user, pg.user)
+        pg.pg_ctl("-l", str(pg.dir / "server.log"), "-o", f"-p {pg.port} -c listen_addresses=127.0.0.1", "-w",
+                  "-t", "60", "start")
+        store(pg.url, {"pg-family": PERSON}, time.time())
+        upgrade(pg.url)
+        upgrade(pg.url)  # idempotent
+        db, api, settings = engine(pg.url), live.RasaApi((site.rasa.url,), API_TOKEN), options()
+        assert live.request(db, settings, "pg-family")["status"] == "waiting"
+        assert [row["quote"] for row in live.queue(db)["waiting"]] == ["I want to talk to a real person please"]
+        live.take(db, api, settings, "pg-family", "responder", "Dana")
+        live.send(db, api, "pg-family", "responder", "responder", STAFF_TEXT)
+        store(pg.url, {"pg-family": [{**bot(STAFF_TEXT), "data": {
+            "event": "bot", "text": STAFF_TEXT, "metadata": {"live_chat": {"kind": "staff", "name": "Dana"}}}}]},
+            time.time())
+        assert [m["text"] for m in live.family_updates(db, "pg-family", 0)["messages"]] == [STAFF_TEXT]
+        assert [item["who"] for item in live.feed(db, "pg-family")] == ["family", "assistant", "staff"]
+        live.hand_back(db, api, settings, "pg-family", "responder", "responder")
+        assert live.latest(db, "pg-family")["status"] == "ended"
+        an_hour_ago = datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(hours=1)
+        live.request(db, settings, "pg-family", now=an_hour_ago)
+        assert live.expire_overdue(db, settings, api) == ["pg-family"]
+        assert [e["action"] for e in entries(db, sender_id="pg-family")] == [
+            "live_expired", "live_hand_back", "live_take_over"]
+        db.dispose()
+    finally:
+        with contextlib.suppress(Exception):  # not started: nothing to stop
+            pg.pg_ctl("-m", "fast", "-w", "stop")
+        shutil.rmtree(directory, ignore_errors=True)
