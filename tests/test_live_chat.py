@@ -147,8 +147,8 @@ def test_a_whole_hand_off_between_a_family_and_a_staff_member(live_site: StaffSi
         expect(request.locator(".quote")).to_have_text("I want to talk to a real person please")
         expect(staff.locator("#nav-live .count")).to_have_text("1")
         assert staff.evaluate("window.__sameDocument === true")
-        staff.screenshot(path=str(shots / "staff-live-queue.png"), full_page=True)
         request.get_by_label("Name the family sees").fill("Dana")
+        staff.screenshot(path=str(shots / "staff-live-queue.png"), full_page=True)
         request.get_by_role("button", name="Take over").click()
         expect(staff.locator("#live-state")).to_contain_text("Dana (dana) has this conversation")
 
