@@ -328,7 +328,7 @@ def test_a_whole_hand_off_over_http(site: Site, caplog: pytest.LogCaptureFixture
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and site.rasa.events_for(sender)[-1].get("text") != EMERGENCY_ANSWER:
         time.sleep(0.05)
-    assert site.rasa.events_for(sender)[-1]["metadata"] == {"live_chat": {"kind": "emergency"}}
+    assert site.rasa.events_for(sender)[-1]["metadata"] == {"live_chat": {"kind": "assistant"}}
 
     # hand back: the family is told, Rasa resumes; audited
     back = client.post(f"/staff/live/{sender}/hand-back", data={"csrf_token": csrf(client)})

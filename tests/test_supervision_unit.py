@@ -59,6 +59,29 @@ def test_the_make_run_configuration_supervises_every_service_with_restarts_backo
     assert set(checks) == {"actions", "rasa-15005", "web", "retention", "alerts"}
 
 
+def test_with_live_chat_on_make_run_starts_rasas_api_with_a_token_the_web_server_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live hand-off (README): Rasa's API only with staffed hours, on 127.0.0.1, with a generated token."""
+    ports = {"VAR_DIR": str(tmp_path), "ACTION_PORT": "15055", "RASA_PORT": "15005", "WEB_PORT": "18000"}
+
+    def rasa_command() -> list[str]:
+        conf = parsed(DevProfile.load(ports).write().conf)
+        return next(g for g in conf.process_group_configs if g.name == "rasa-15005").process_configs[0].command.split()
+
+    assert "--enable-api" not in rasa_command() and not (tmp_path / "rasa_token").exists()
+    provider = tmp_path / "provider.yml"
+    provider.write_text("name: Example Recovery\nlive_chat:\n  timezone: UTC\n  hours: {mon: '09:00-17:00'}\n")
+    monkeypatch.setenv("PROVIDER_CONFIG", str(provider))
+    command = rasa_command()
+    token = (tmp_path / "rasa_token").read_text().strip()
+    assert len(token) == 48 and oct((tmp_path / "rasa_token").stat().st_mode & 0o777) == "0o600"
+    assert "--enable-api" in command and command[command.index("--auth-token") + 1] == token
+    assert command[command.index("--interface") + 1] == "127.0.0.1"
+    assert DevProfile.load(ports).web_env()["RASA_TOKEN_FILE"] == str(tmp_path / "rasa_token")
+    assert rasa_command()[command.index("--auth-token") + 1] == token  # the same token after a restart
+
+
 def test_environment_values_survive_supervisord_quoting(tmp_path: Path) -> None:
     tricky = {"A": 'say "hi", 100% sure', "B": "back\\slash", "C": "x,y=z", "D": "it's", "E": ""}
     program = Program("web", ["/bin/true"], tmp_path / "web.log", Check("http", ["http://127.0.0.1:1/"]), tricky)

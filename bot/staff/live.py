@@ -6,7 +6,9 @@ Where things are kept:
 - everything said: Rasa's tracker, through Rasa's HTTP API (`POST /conversations/{id}/tracker/events`): a
   `pause` event when a person takes over (Rasa then runs no policy on the family's messages), the staff member's
   messages as `bot` events whose metadata is {"live_chat": {"kind": "staff", "staff": username, "name": shown name}},
-  the "has joined" / "has left" notices likewise, and `resume` when the assistant takes over again. One transcript
+  the "has joined" / "has left" notices likewise (kinds "joined", "left"), what the assistant itself answered while
+  paused (an emergency answer, kind "assistant"; bot.web.live.after_turn), the helpline a family got when nobody
+  took the request in time (kind "timed_out"), and `resume` when the assistant takes over again. One transcript
   says who said what, in order, and retention deletes it with the rest of the conversation.
 Message text is never logged, nor written to the audit log.
 """

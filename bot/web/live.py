@@ -132,7 +132,7 @@ def after_turn(body: dict[str, Any], messages: Any, status: int) -> None:
         return
     texts = [m["text"] for m in messages if isinstance(m, dict) and isinstance(m.get("text"), str)]
     api = current_app.extensions["rasa_api"]
-    events = [live.bot_event(text, "emergency") for text in texts]
+    events = [live.bot_event(text, "assistant") for text in texts]  # (the channel's emergency answer)
     threading.Thread(target=_append_quietly, args=(api, sender, events), daemon=True).start()
 
 
