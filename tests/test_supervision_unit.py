@@ -157,3 +157,24 @@ def test_alerts_check_needs_a_fresh_heartbeat_from_the_running_worker(tmp_path: 
     assert not check.run().ok and "OperationalError" in check.run().detail
     state.write_text(json.dumps({"ok": True, "finished": time.time(), "pid": 2**22 + 1}))
     assert not check.run().ok and check.run().detail == "restarted, not watching yet"
+
+
+def test_with_live_chat_on_the_production_profile_switches_rasas_api_on_for_the_web_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live hand-off (README): each Rasa server with the API and the generated token; the web server gets the token
+    and every Rasa server's own address (nginx routes only the chat to them)."""
+    from scripts.prod import stack
+
+    settings = stack.test_settings(tmp_path, RASA_ENABLE_API="false")
+    assert not settings.api_enabled and "--enable-api" not in stack.rasa_server(settings, settings.rasa_ports[0]).cmd
+    provider = tmp_path / "provider.yml"
+    provider.write_text("name: Example Recovery\nlive_chat:\n  timezone: UTC\n  hours: {mon: '09:00-17:00'}\n")
+    monkeypatch.setenv("PROVIDER_CONFIG", str(provider))
+    token = settings.secrets()["RASA_TOKEN"]
+    for port in settings.rasa_ports:
+        command = stack.rasa_server(settings, port).cmd
+        assert "--enable-api" in command and command[command.index("--auth-token") + 1] == token
+    web = stack.web_server(settings, "postgresql://x@127.0.0.1:1/x")
+    assert web.env["RASA_TOKEN"] == token
+    assert web.env["RASA_API_URLS"] == ",".join(f"http://127.0.0.1:{port}" for port in settings.rasa_ports)

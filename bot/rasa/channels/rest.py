@@ -10,6 +10,8 @@
 - Whatever fails, a message the safety net (bot.core.safety) finds to be an emergency, or unclear, still gets the
   emergency answer (or the "is this happening now?" question) in that 503's body: the same domain response the
   assistant would have sent, read from domain.yml, so the wording has one source.
+- A conversation a person has taken over (live hand-off: its tracker is paused, so Rasa answers nothing) gets that
+  same emergency answer when the safety net finds one, and an empty answer otherwise.
 Message text is never logged.
 """
 
