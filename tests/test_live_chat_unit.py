@@ -102,11 +102,18 @@ def test_a_malformed_provider_file_stops_the_web_server(tmp_path: Path, monkeypa
                     "secret_key_file": str(tmp_path / "secret"), "rasa_url": "http://127.0.0.1:9"})
 
 
-def test_the_fallback_is_the_domains_helpline_answer() -> None:
+def test_the_fallback_is_the_domains_helpline_answer_and_the_providers_contact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
     texts = live_chat.fallback(options(), "timed_out")
     helpline = " ".join(load_yaml("domain.yml")["responses"]["utter_professional_help"][0]["text"].split())
-    assert texts[0] == "Sorry, nobody from Example Recovery could join the chat just now." and texts[1] == helpline
+    assert texts == ["Sorry, nobody from Example Recovery could join the chat just now.", helpline]  # no contact set
     assert "1-800-662-4357" in helpline
+    provider = tmp_path / "provider.yml"
+    provider.write_text("name: Example Recovery\nphone: 559-555-0100\nwebsite: ''\nhours: Mon-Fri 9-5\n")
+    monkeypatch.setenv("PROVIDER_CONFIG", str(provider))
+    contact = live_chat.fallback(options(), "closed")[2]
+    assert contact == "You can also contact Example Recovery: call 559-555-0100 (Mon-Fri 9-5)."
 
 
 # ---------------------------------------------------------------------------------------- a stand-in for Rasa's API
@@ -377,6 +384,22 @@ def test_nobody_takes_it_in_time_the_family_gets_the_helpline(site: Site) -> Non
     assert ("-", "live_expired") in [(e["username"], e["action"]) for e in entries(site.db, sender_id=sender)]
     # asking again starts a new wait
     assert site.family("/live/request", sender=sender)[1]["status"] == "waiting"
+
+
+def test_a_conversation_its_staff_member_left_silent_goes_back_to_the_assistant(site: Site) -> None:
+    sender = waiting(site, "idle")
+    assert take(login(site, "responder"), sender).status_code == 302
+    assert site.family("/live/poll", sender=sender, after=0)[1]["status"] == "active"  # not idle yet
+    with site.db.begin() as conn:  # as if the staff member had written nothing for idle_minutes
+        conn.execute(live_chats.update().where(live_chats.c.sender_id == sender).values(
+            last_staff_at=datetime.now(timezone.utc).replace(tzinfo=None) - timedelta(minutes=21)))
+    code, body = site.family("/live/poll", sender=sender, after=0)
+    assert code == 200 and body["status"] == "ended"
+    left, resume = site.rasa.events_for(sender)[-2:]
+    assert left["text"] == "Dana has left the chat. You're talking to the automated assistant again."
+    assert resume["event"] == "resume"
+    assert ("-", "live_idle_hand_back") in [(e["username"], e["action"]) for e in entries(site.db, sender_id=sender)]
+    assert len(site.rasa.events_for(sender)) == 4  # pause, joined, left, resume: handed back once
 
 
 def test_when_rasas_api_is_down_nothing_is_taken_over(site: Site) -> None:

@@ -65,6 +65,10 @@ class LiveChat:
         return tuple(self.wording.get("offer_intents") or ("request_human",))
 
     @property
+    def idle_minutes(self) -> float:
+        return float(self.wording.get("idle_minutes") or 20)
+
+    @property
     def poll_seconds(self) -> float:
         return float(self.wording.get("poll_seconds") or 1)
 

@@ -186,6 +186,7 @@ live_chats = sa.Table(
     sa.Column("taken_at", sa.DateTime),
     sa.Column("ended_at", sa.DateTime),
     sa.Column("ended_by", sa.String(64)),
+    sa.Column("last_staff_at", sa.DateTime),  # taken over, or the staff member's last message (idle hand-back)
 )
 
 # Per-conversation rows of the console, deleted with the conversation (the audit log is kept).

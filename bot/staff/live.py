@@ -136,8 +136,11 @@ def request(engine: Engine, live: LiveChat, sender_id: str, now: datetime | None
 
 def expire_overdue(engine: Engine, live: LiveChat, api: RasaApi | None, now: datetime | None = None) -> list[str]:
     """Requests nobody took by their deadline: "expired", and the fallback (helpline, contact) written to their
-    tracker so the transcript shows what the family got (the family's widget gets it from its poll)."""
+    tracker so the transcript shows what the family got (the family's widget gets it from its poll). And taken
+    conversations whose staff member wrote nothing for idle_minutes: handed back to the assistant."""
     now = now or utcnow()
+    if api is not None:
+        _hand_back_idle(engine, api, live, now)
     with engine.begin() as conn:
         overdue = conn.execute(sa.select(live_chats.c.id, live_chats.c.sender_id).where(
             live_chats.c.status == WAITING, live_chats.c.deadline <= now)).all()
@@ -177,6 +180,31 @@ def waiting_count(engine: Engine) -> int:
             live_chats.c.status == WAITING)).scalar() or 0
 
 
+def _hand_back_idle(engine: Engine, api: RasaApi, live: LiveChat, now: datetime) -> None:
+    with engine.connect() as conn:
+        idle = [dict(r._mapping) for r in conn.execute(sa.select(live_chats).where(
+            live_chats.c.status == ACTIVE, live_chats.c.last_staff_at <= now - timedelta(minutes=live.idle_minutes)))]
+    for row in idle:
+        name = row["agent_name"] or row["taken_by"]
+        with engine.begin() as conn:  # claim it first: one poll hands it back
+            claimed = conn.execute(live_chats.update().where(
+                live_chats.c.id == row["id"], live_chats.c.status == ACTIVE,
+            ).values(status=ENDED, ended_at=now, ended_by="-")).rowcount
+        if not claimed:
+            continue
+        try:
+            api.append(row["sender_id"], [bot_event(live.text("left", name=name), "left", staff=row["taken_by"],
+                                                    name=name), {"event": "resume", "timestamp": time.time()}])
+        except LiveChatError:
+            with engine.begin() as conn:  # still paused: try again at the next poll
+                conn.execute(live_chats.update().where(live_chats.c.id == row["id"]).values(
+                    status=ACTIVE, ended_at=None, ended_by=None))
+            continue
+        with engine.begin() as conn:
+            record(conn, "-", "live_idle_hand_back", row["sender_id"],
+                   f"{row['taken_by']} wrote nothing for {live.idle_minutes:g} minutes")
+
+
 # ------------------------------------------------------------------------------------------------ staff's actions
 def take(engine: Engine, api: RasaApi, live: LiveChat, sender_id: str, user: str, name: str) -> None:
     """Take a waiting conversation over: pause the assistant and tell the family who joined (audited). Only one staff
@@ -190,7 +218,8 @@ def take(engine: Engine, api: RasaApi, live: LiveChat, sender_id: str, user: str
         if row["deadline"] <= now:
             raise LiveChatError("Nobody took this conversation in time: the family was given the helpline.")
         taken = conn.execute(live_chats.update().where(live_chats.c.id == row["id"], live_chats.c.status == WAITING)
-                             .values(status=ACTIVE, taken_by=user, agent_name=name, taken_at=now)).rowcount
+                             .values(status=ACTIVE, taken_by=user, agent_name=name, taken_at=now,
+                                     last_staff_at=now)).rowcount
         if not taken:
             raise LiveChatError("Someone else has just taken this conversation.")
     try:
@@ -227,6 +256,8 @@ def send(engine: Engine, api: RasaApi, sender_id: str, user: str, role: str, tex
     with engine.connect() as conn:
         row = _active_for(conn, sender_id, user, role)
     api.append(sender_id, [bot_event(text, "staff", staff=user, name=row["agent_name"])])
+    with engine.begin() as conn:
+        conn.execute(live_chats.update().where(live_chats.c.id == row["id"]).values(last_staff_at=utcnow()))
 
 
 def hand_back(engine: Engine, api: RasaApi, live: LiveChat, sender_id: str, user: str, role: str) -> None:

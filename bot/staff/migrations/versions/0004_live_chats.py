@@ -31,6 +31,7 @@ def upgrade() -> None:
         sa.Column("taken_at", sa.DateTime),
         sa.Column("ended_at", sa.DateTime),
         sa.Column("ended_by", sa.String(64)),
+        sa.Column("last_staff_at", sa.DateTime),
     )
 
 
