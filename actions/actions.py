@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.core import live_chat
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
@@ -16,6 +17,7 @@ NOTHING_MORE = "That's everything I have on that topic."
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
+LIVE_CHAT = live_chat.load()  # a malformed live_chat section of config/provider.yml stops the action server here
 
 
 def followups() -> Dict[str, Any]:
@@ -23,7 +25,10 @@ def followups() -> Dict[str, Any]:
 
 
 class ActionProviderContact(Action):
-    """Adds the configured treatment provider's contact to a professional escalation; silent if none is set."""
+    """Adds the configured treatment provider's contact to a professional escalation; silent if none is set. During
+    the provider's staffed hours (live chat, config/provider.yml) a request for a person also gets the offer and a
+    "Chat with our team" button, as a custom message the widget turns into the button (it starts the hand-off on the
+    web server; it is not a message to the assistant)."""
 
     def name(self) -> Text:
         return "action_provider_contact"
@@ -32,6 +37,10 @@ class ActionProviderContact(Action):
         message = contact_message()
         if message:
             dispatcher.utter_message(text=message)
+        intent = (tracker.latest_message or {}).get("intent", {}).get("name")
+        if intent in LIVE_CHAT.offer_intents and LIVE_CHAT.staffed():
+            dispatcher.utter_message(text=LIVE_CHAT.text("offer"),
+                                     json_message={"live_chat": {"offer": LIVE_CHAT.text("button")}})
         return []
 
 

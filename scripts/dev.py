@@ -14,6 +14,7 @@ and var/); the tests run the same profile on free ports in a temporary directory
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import List, Mapping
 
 import yaml
 
+from bot.core import live_chat
 from bot.processes import BIN, MODEL, ROOT, action_service, rasa_service, web_service
 from bot.supervision import Check, Program, Supervisor, env_delta, status
 
@@ -72,7 +74,20 @@ class DevProfile:
         if self.default:
             return {}
         return {"RASA_URL": f"http://localhost:{self.rasa_port}", "DATABASE_URL": self.database_url,
-                "SECRET_KEY_FILE": str(self.var / "secret_key")}
+                "SECRET_KEY_FILE": str(self.var / "secret_key"), "RASA_TOKEN_FILE": str(self.var / "rasa_token")}
+
+    def rasa_api(self) -> List[str]:
+        """Rasa's HTTP API, only when live chat is on (config/provider.yml): the hand-off pauses and resumes
+        conversations and writes the staff's messages through it, with a token generated once into var/rasa_token
+        (never committed), which the web server reads too. Rasa then listens on 127.0.0.1 only."""
+        if not live_chat.load().enabled:
+            return []
+        path = self.var / "rasa_token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_hex(24))
+        return ["--interface", "127.0.0.1", "--enable-api", "--auth-token", path.read_text().strip()]
 
     def programs(self) -> List[Program]:
         logs = self.var / "logs"
@@ -87,7 +102,8 @@ class DevProfile:
         return [
             Program.from_service(action_service(self.action_port, logs / "actions.log"), "action server (rasa-sdk)"),
             Program.from_service(
-                rasa_service(self.rasa_port, self.endpoints(), logs / "rasa.log", MODEL), "Rasa server (REST channel)"
+                rasa_service(self.rasa_port, self.endpoints(), logs / "rasa.log", MODEL, *self.rasa_api()),
+                "Rasa server (REST channel)"
             ),
             Program.from_service(web, "web server: family chat, widget proxy, staff console"),
             retention,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any, Dict, List
 
 import pytest
@@ -9,8 +10,9 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import actions as actions_module
 from actions.actions import NOTHING_MORE, ActionProviderContact, ActionTellMore
-from bot.core import provider
+from bot.core import live_chat, provider
 from bot.core.settings import load_yaml
 from tests.servers import ROOT
 
@@ -45,7 +47,30 @@ def test_provider_contact_gives_the_configured_details(monkeypatch: pytest.Monke
 
 
 def test_the_default_provider_file_is_empty() -> None:
-    assert not any(load_yaml("config/provider.yml").values())
+    """No contact details until the provider gives real ones, and live chat off (no staffed hours)."""
+    data = load_yaml("config/provider.yml")
+    assert not any(data.get(key) for key in ("name", "phone", "website", "hours"))
+    assert not (data.get("live_chat") or {}).get("hours")
+
+
+@pytest.mark.parametrize(("intent", "staffed", "offered"), [
+    ("request_human", True, True), ("request_human", False, False), ("ask_medication_advice", True, False)])
+def test_a_request_for_a_person_is_offered_live_chat_during_staffed_hours(
+    monkeypatch: pytest.MonkeyPatch, intent: str, staffed: bool, offered: bool,
+) -> None:
+    hours = {day: "00:00-24:00" for day in live_chat.DAYS}
+    if not staffed:
+        hours.pop(live_chat.DAYS[datetime.now(timezone.utc).weekday()])
+    settings = live_chat.parse({"name": "Valley Recovery", "live_chat": {"timezone": "UTC", "hours": hours}})
+    monkeypatch.setattr(actions_module, "LIVE_CHAT", settings)
+    latest = {"intent": {"name": intent, "confidence": 0.9}}
+    messages = run(ActionProviderContact(), Tracker("t", {}, latest, [user(intent)], False, None, {}, "action_listen"))
+    if offered:
+        [offer] = messages
+        assert offer["text"] == "Someone from Valley Recovery is available to chat with you here now."
+        assert offer["custom"] == {"live_chat": {"offer": "Chat with our team"}}
+    else:
+        assert messages == []
 
 
 def test_tell_me_more_gives_unseen_source_sentences_of_the_last_topic() -> None:

@@ -59,6 +59,29 @@ def test_the_make_run_configuration_supervises_every_service_with_restarts_backo
     assert set(checks) == {"actions", "rasa-15005", "web", "retention", "alerts"}
 
 
+def test_with_live_chat_on_make_run_starts_rasas_api_with_a_token_the_web_server_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live hand-off (README): Rasa's API only with staffed hours, on 127.0.0.1, with a generated token."""
+    ports = {"VAR_DIR": str(tmp_path), "ACTION_PORT": "15055", "RASA_PORT": "15005", "WEB_PORT": "18000"}
+
+    def rasa_command() -> list[str]:
+        conf = parsed(DevProfile.load(ports).write().conf)
+        return next(g for g in conf.process_group_configs if g.name == "rasa-15005").process_configs[0].command.split()
+
+    assert "--enable-api" not in rasa_command() and not (tmp_path / "rasa_token").exists()
+    provider = tmp_path / "provider.yml"
+    provider.write_text("name: Example Recovery\nlive_chat:\n  timezone: UTC\n  hours: {mon: '09:00-17:00'}\n")
+    monkeypatch.setenv("PROVIDER_CONFIG", str(provider))
+    command = rasa_command()
+    token = (tmp_path / "rasa_token").read_text().strip()
+    assert len(token) == 48 and oct((tmp_path / "rasa_token").stat().st_mode & 0o777) == "0o600"
+    assert "--enable-api" in command and command[command.index("--auth-token") + 1] == token
+    assert command[command.index("--interface") + 1] == "127.0.0.1"
+    assert DevProfile.load(ports).web_env()["RASA_TOKEN_FILE"] == str(tmp_path / "rasa_token")
+    assert rasa_command()[command.index("--auth-token") + 1] == token  # the same token after a restart
+
+
 def test_environment_values_survive_supervisord_quoting(tmp_path: Path) -> None:
     tricky = {"A": 'say "hi", 100% sure', "B": "back\\slash", "C": "x,y=z", "D": "it's", "E": ""}
     program = Program("web", ["/bin/true"], tmp_path / "web.log", Check("http", ["http://127.0.0.1:1/"]), tricky)
@@ -134,3 +157,24 @@ def test_alerts_check_needs_a_fresh_heartbeat_from_the_running_worker(tmp_path: 
     assert not check.run().ok and "OperationalError" in check.run().detail
     state.write_text(json.dumps({"ok": True, "finished": time.time(), "pid": 2**22 + 1}))
     assert not check.run().ok and check.run().detail == "restarted, not watching yet"
+
+
+def test_with_live_chat_on_the_production_profile_switches_rasas_api_on_for_the_web_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Live hand-off (README): each Rasa server with the API and the generated token; the web server gets the token
+    and every Rasa server's own address (nginx routes only the chat to them)."""
+    from scripts.prod import stack
+
+    settings = stack.test_settings(tmp_path, RASA_ENABLE_API="false")
+    assert not settings.api_enabled and "--enable-api" not in stack.rasa_server(settings, settings.rasa_ports[0]).cmd
+    provider = tmp_path / "provider.yml"
+    provider.write_text("name: Example Recovery\nlive_chat:\n  timezone: UTC\n  hours: {mon: '09:00-17:00'}\n")
+    monkeypatch.setenv("PROVIDER_CONFIG", str(provider))
+    token = settings.secrets()["RASA_TOKEN"]
+    for port in settings.rasa_ports:
+        command = stack.rasa_server(settings, port).cmd
+        assert "--enable-api" in command and command[command.index("--auth-token") + 1] == token
+    web = stack.web_server(settings, "postgresql://x@127.0.0.1:1/x")
+    assert web.env["RASA_TOKEN"] == token
+    assert web.env["RASA_API_URLS"] == ",".join(f"http://127.0.0.1:{port}" for port in settings.rasa_ports)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Dict, Optional
 
-from bot.core.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml, project_path, setting_path
+
+
+def provider_file() -> Path:
+    """config/bot.yml's `provider` file, or the one PROVIDER_CONFIG names (tests; a provider's own deployment)."""
+    name = os.environ.get("PROVIDER_CONFIG", "").strip()
+    return project_path(name) if name else setting_path("provider")
 
 
 def provider() -> Dict[str, str]:
-    data = load_yaml(str(setting_path("provider")))
+    data = load_yaml(str(provider_file()))
     return {key: str(data.get(key) or "").strip() for key in ("name", "phone", "website", "hours")}
 
 

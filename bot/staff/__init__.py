@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 def init_app(app: Flask) -> None:
     """Migrate the staff_ tables, switch CSRF on for the console only, register the /staff blueprint."""
-    from bot.staff import admin, alert_views, auth, exports, views  # noqa: F401  (routes register on the blueprint)
+    from bot.staff import admin, alert_views, auth, exports, live_views, views  # noqa: F401  (routes register on the blueprint)
     from bot.staff.blueprint import bp, csrf
     from bot.staff.migrate import upgrade
 

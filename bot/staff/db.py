@@ -170,8 +170,28 @@ alert_state = sa.Table(
     sa.Column("last_event_id", sa.Integer, nullable=False),
 )
 
+# Live hand-off (bot.staff.live): a family's request to chat with a person. status: "waiting" (in the live queue
+# until `deadline`), "active" (taken_by has the conversation; Rasa's tracker is paused), "ended" (handed back),
+# "expired" (nobody took it in time). The messages are in Rasa's tracker, never here.
+live_chats = sa.Table(
+    "staff_live_chats",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", SENDER, nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("requested_at", sa.DateTime, nullable=False),
+    sa.Column("deadline", sa.DateTime, nullable=False),
+    sa.Column("taken_by", sa.String(64)),
+    sa.Column("agent_name", sa.String(64)),
+    sa.Column("taken_at", sa.DateTime),
+    sa.Column("ended_at", sa.DateTime),
+    sa.Column("ended_by", sa.String(64)),
+    sa.Column("last_staff_at", sa.DateTime),  # taken over, or the staff member's last message (idle hand-back)
+)
+
 # Per-conversation rows of the console, deleted with the conversation (the audit log is kept).
-PER_CONVERSATION = (conversations, conversation_intents, flags, tags, notes, reviews, alerts, alert_deliveries)
+PER_CONVERSATION = (conversations, conversation_intents, flags, tags, notes, reviews, alerts, alert_deliveries,
+                    live_chats)
 
 
 @functools.cache

@@ -120,6 +120,7 @@ class Message:
     buttons: list[str] = field(default_factory=list)
     escalation: str | None = None
     fallback: bool = False
+    staff: str = ""  # a live hand-off's message or notice (bot.staff.live): the staff member's name
 
 
 def transcript(engine: Engine, sender_id: str) -> list[Message]:
@@ -163,7 +164,9 @@ def _message(event_id: int, type_name: str, timestamp: float, action: str | None
         return Message(event_id, "escalation", timestamp or 0.0, escalation=value) if value else None
     if type_name == "bot":
         buttons = [b.get("title", "") for b in (event.get("data") or {}).get("buttons") or []]
-        return Message(event_id, "bot", timestamp or 0.0, text=event.get("text") or "", buttons=buttons)
+        live = ((event.get("metadata") or {}).get("live_chat") or {})
+        staff = f"{live.get('name')} (staff)" if live.get("kind") in ("staff", "joined", "left") else ""
+        return Message(event_id, "bot", timestamp or 0.0, text=event.get("text") or "", buttons=buttons, staff=staff)
     parse = event.get("parse_data") or {}
     intent = parse.get("intent") or {}
     return Message(

@@ -35,10 +35,11 @@ def create_app(settings: dict[str, Any] | None = None) -> Flask:
         return {"status": "unhealthy", "database": "unreachable"}, 503
 
     from bot.staff import init_app as init_staff  # a broken staff dependency fails here, loudly
-    from bot.web import widget
+    from bot.web import live, widget
 
     widget.init_app(app)
     init_staff(app)
+    live.init_app(app)  # after the console: the queue is its table
     trust_proxies(app, int(settings.get("trusted_proxies") or 0))
     return app
 

@@ -30,6 +30,7 @@ from flask import (
 )
 
 from bot.core.provider import provider
+from bot.web import live
 from bot.web.ratelimit import TokenBuckets
 
 logger = logging.getLogger(__name__)
@@ -144,6 +145,7 @@ def rasa_proxy() -> Any:
         return _calm_reply(body, 502)
     if answer.status_code >= 500:
         logger.warning("Rasa answered %s", answer.status_code)
+    live.after_turn(body, messages, answer.status_code)
     return jsonify(messages), answer.status_code
 
 
@@ -156,8 +158,8 @@ def _allowed_origin() -> str:
 
 @bp.after_request
 def _cors(response: Response) -> Response:
-    """CORS for the proxy, only for configured origins (never "*")."""
-    if request.path == WEBHOOK:
+    """CORS for the proxy and the live hand-off's family endpoints, only for configured origins (never "*")."""
+    if request.path == WEBHOOK or request.path in live.PATHS:
         response.vary.add("Origin")
         origin = _allowed_origin()
         if origin:

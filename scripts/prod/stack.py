@@ -83,7 +83,11 @@ class Settings:
 
     @property
     def api_enabled(self) -> bool:
-        return self["RASA_ENABLE_API"].lower() in ("1", "true", "yes")
+        """RASA_ENABLE_API, or live chat on (config/provider.yml): the hand-off pauses and resumes conversations
+        and writes the staff's messages through the API, with the generated token (README, "Live hand-off")."""
+        from bot.core import live_chat
+
+        return self["RASA_ENABLE_API"].lower() in ("1", "true", "yes") or live_chat.load().enabled
 
     def secrets(self) -> Dict[str, str]:
         """$PROD_DIR/secrets.env, generated on first use (mode 0600)."""
@@ -338,6 +342,8 @@ def web_server(settings: Settings, database_url: str) -> Service:
         **{
             **settings.values, **settings.secrets(),
             "RASA_URL": f"http://127.0.0.1:{settings['RASA_LB_PORT']}",
+            # the live hand-off's API calls go to the Rasa servers themselves (nginx routes only the chat)
+            "RASA_API_URLS": ",".join(f"http://127.0.0.1:{port}" for port in settings.rasa_ports),
             "DATABASE_URL": database_url,
             "SECRET_KEY_FILE": str(settings.dir / "secret_key"),
             "SESSION_COOKIE_SECURE": settings["SESSION_COOKIE_SECURE"],

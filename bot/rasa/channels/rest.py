@@ -10,6 +10,8 @@
 - Whatever fails, a message the safety net (bot.core.safety) finds to be an emergency, or unclear, still gets the
   emergency answer (or the "is this happening now?" question) in that 503's body: the same domain response the
   assistant would have sent, read from domain.yml, so the wording has one source.
+- A conversation a person has taken over (live hand-off: its tracker is paused, so Rasa answers nothing) gets that
+  same emergency answer when the safety net finds one, and an empty answer otherwise.
 Message text is never logged.
 """
 
@@ -57,6 +59,17 @@ def safety_reply(sender: Text, text: str) -> Optional[List[Dict[str, Any]]]:
 def _failed(sender: Text, text: str) -> HTTPResponse:
     """A failed turn's 503: the emergency answer when the message needs one, else the calm reply."""
     return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"), status=503)
+
+
+async def _paused(request: Request, sender: Text) -> bool:
+    """Whether a person has this conversation (live hand-off: the tracker is paused, README "Live hand-off"): Rasa
+    then answers nothing by design, and only an emergency gets an answer, from here."""
+    agent = getattr(request.app.ctx, "agent", None)
+    store = getattr(agent, "tracker_store", None)
+    if store is None:
+        return False
+    tracker = await store.retrieve(sender)
+    return tracker is not None and tracker.is_paused()
 
 
 def _error(status: int, reason: str) -> HTTPResponse:
@@ -138,6 +151,8 @@ class SafeRestInput(RestInput):
                 logger.error("REST turn not stored: %s", "; ".join(health.failures))
                 return _failed(sender, text)
             if not collector.messages:
+                if await _paused(request, sender):  # a person answers: nothing but an emergency answer from here
+                    return response.json(safety_reply(sender, text) or [])
                 return response.json(safety_reply(sender, text) or _reply(sender, "unavailable"))
             return response.json(collector.messages)
 

@@ -84,6 +84,8 @@
   var state = loadState();
   var busy = false;
   var currentTurn = null; // only the latest request may update the conversation
+  var liveTimer = null; // the live hand-off's next poll (state.live: {status, after, name} while one is open)
+  var liveRound = 0; // "Start over" makes an answer to an older poll stale
 
   // ------------------------------------------------------------------ DOM helpers
 
@@ -191,10 +193,11 @@
   var closeButton = el("button", { type: "button", className: "fc-icon-button", "aria-label": "Close chat" },
     [icon(ICONS.close)]);
   var subtitle = PROVIDER ? PROVIDER + " \u00b7 automated assistant" : "Automated assistant";
+  var subtitleText = el("p", { className: "fc-subtitle", text: subtitle });
   var header = el("header", { className: "fc-header" }, [
     el("div", { className: "fc-heading" }, [
       el("h2", { id: "fc-title", className: "fc-title", text: TITLE }),
-      el("p", { className: "fc-subtitle", text: subtitle }),
+      subtitleText,
     ]),
     closeButton,
   ]);
@@ -273,14 +276,30 @@
   function quickReplies(buttons) {
     var group = el("div", { className: "fc-replies", role: "group", "aria-label": "Suggested topics" });
     buttons.forEach(function (button) {
-      var reply = el("button", { type: "button", className: "fc-reply", text: button.title });
-      reply.addEventListener("click", function () { send(button.payload, button.title); });
+      var reply = el("button", { type: "button", className: "fc-reply" + (button.live ? " fc-reply-live" : ""),
+        text: button.title });
+      reply.addEventListener("click", function () {
+        if (button.live) requestLive(button.title);
+        else send(button.payload, button.title);
+      });
       group.appendChild(reply);
     });
     return group;
   }
 
   function renderEntry(entry) {
+    if (entry.role === "notice") { // the live hand-off's "... has joined" / "... has left"
+      var notice = el("div", { className: "fc-msg fc-msg-notice", role: "status" }, [el("p", { text: entry.text })]);
+      log.appendChild(notice);
+      return notice;
+    }
+    if (entry.role === "staff") { // a person from the provider, by name
+      var said = el("div", { className: "fc-bubble" }, [linkify(entry.text || "")]);
+      var staffRow = el("div", { className: "fc-msg fc-msg-staff" }, [
+        el("span", { className: "fc-who", text: entry.name || "Staff" }), said]);
+      log.appendChild(staffRow);
+      return staffRow;
+    }
     var from = entry.role === "user" ? "user" : "bot";
     var bubble = el("div", { className: "fc-bubble" });
     if (from === "bot") bubble.appendChild(linkify(entry.text || ""));
@@ -386,7 +405,8 @@
       if (answer.status === 429) return { error: firstText(answer.body) || ERRORS.busy, retry: true, help: true };
       if (answer.status >= 500) return { error: firstText(answer.body) || ERRORS.network, retry: true };
       if (!Array.isArray(answer.body)) return { error: ERRORS.refused, retry: answer.status < 400 };
-      if (!answer.body.length) return { error: ERRORS.empty, retry: true };
+      // a person has the conversation: the assistant is paused and only an emergency gets an answer
+      if (!answer.body.length) return state.live ? { messages: [] } : { error: ERRORS.empty, retry: true };
       return { messages: answer.body };
     }, function (error) {
       return { error: error && error.name === "AbortError" ? ERRORS.timeout : ERRORS.network, retry: true };
@@ -400,12 +420,20 @@
         return;
       }
       var first = null;
+      var lastAdded = null;
       result.messages.forEach(function (m) {
+        var offer = m.custom && m.custom.live_chat && m.custom.live_chat.offer;
+        if (typeof offer === "string" && lastAdded) { // "Chat with our team": a button under the offer
+          lastAdded.buttons.push({ title: offer, payload: "", live: true });
+          saveState();
+          return;
+        }
         if (typeof m.text !== "string" && !Array.isArray(m.buttons)) return;
         var buttons = (m.buttons || []).filter(function (b) {
           return b && typeof b.title === "string" && typeof b.payload === "string";
         }).map(function (b) { return { title: b.title, payload: b.payload }; });
-        var row = addEntry({ role: "bot", text: m.text || "", buttons: buttons });
+        lastAdded = { role: "bot", text: m.text || "", buttons: buttons };
+        var row = addEntry(lastAdded);
         first = first || row;
       });
       showQuickReplies();
@@ -422,6 +450,111 @@
       scrollToShow(null);
     }
     deliver(message);
+  }
+
+  // ------------------------------------------------------------------ live hand-off (a person from the provider)
+
+  function postJson(path, payload) {
+    return window.fetch(SERVER + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer",
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        return { status: response.status, body: body };
+      });
+    });
+  }
+
+  function showLiveHeader() {
+    subtitleText.textContent = state.live && state.live.status === "active" && state.live.name
+      ? "Chatting with " + state.live.name + (PROVIDER ? " \u00b7 " + PROVIDER : "") : subtitle;
+  }
+
+  function scheduleLive(seconds) {
+    window.clearTimeout(liveTimer);
+    liveTimer = window.setTimeout(pollLive, Math.max(0.5, Number(seconds) || 1) * 1000);
+  }
+
+  function stopLive() {
+    window.clearTimeout(liveTimer);
+    liveTimer = null;
+    liveRound += 1;
+  }
+
+  function liveUpdates(body) {
+    var first = null;
+    (body.messages || []).forEach(function (m) {
+      var row = null;
+      if (m.kind === "staff") row = addEntry({ role: "staff", name: m.name, text: m.text });
+      else if (m.kind === "timed_out") {
+        (m.texts || []).forEach(function (text) { row = row || addEntry({ role: "bot", text: text }); });
+      } else if (typeof m.text === "string") row = addEntry({ role: "notice", text: m.text });
+      first = first || row;
+    });
+    if (first) scrollToShow(first);
+  }
+
+  function pollLive() {
+    if (!state.live) return;
+    var round = liveRound;
+    postJson("/live/poll", { sender: state.sender, after: state.live.after || 0 }).then(function (answer) {
+      if (round !== liveRound || !state.live) return;
+      var body = answer.body;
+      if (answer.status === 404) { // live chat switched off meanwhile
+        state.live = null;
+        saveState();
+        showLiveHeader();
+        return;
+      }
+      if (!body || answer.status >= 400) return scheduleLive(2);
+      liveUpdates(body);
+      state.live.after = body.after || state.live.after;
+      state.live.status = body.status;
+      state.live.name = body.name || state.live.name;
+      if (body.status !== "waiting" && body.status !== "active") state.live = null;
+      saveState();
+      showLiveHeader();
+      if (state.live) scheduleLive(body.poll_seconds);
+    }, function () {
+      if (round === liveRound) scheduleLive(2);
+    });
+  }
+
+  // "Chat with our team": into the live queue (or, outside staffed hours, the helpline and the provider's contact)
+  function requestLive(title) {
+    if (busy) return;
+    clearQuickReplies();
+    clearErrors();
+    addEntry({ role: "user", text: title });
+    setBusy(true);
+    var round = liveRound;
+    postJson("/live/request", { sender: state.sender }).then(function (answer) {
+      if (round !== liveRound) return;
+      setBusy(false);
+      var body = answer.body || {};
+      var texts = (body.messages || []).filter(function (text) { return typeof text === "string"; });
+      if (!texts.length && answer.status >= 400) {
+        showError(ERRORS.network, function () { requestLive(title); });
+        return;
+      }
+      var first = null;
+      texts.forEach(function (text) { first = first || addEntry({ role: "bot", text: text }); });
+      if (body.status === "waiting" || body.status === "active") {
+        state.live = { status: body.status, after: body.after || 0, name: body.name || "" };
+        saveState();
+        scheduleLive(body.poll_seconds);
+      }
+      showLiveHeader();
+      scrollToShow(first);
+    }, function () {
+      if (round !== liveRound) return;
+      setBusy(false);
+      showError(ERRORS.network, function () { requestLive(title); });
+    });
   }
 
   function greetIfNew() {
@@ -466,7 +599,9 @@
   }
 
   function startOver() {
+    stopLive();
     state = { sender: newSenderId(), transcript: [], open: true };
+    showLiveHeader();
     saveState();
     currentTurn = null;
     log.textContent = "";
@@ -515,6 +650,8 @@
   function mount() {
     document.body.appendChild(host);
     restore();
+    showLiveHeader();
+    if (state.live) scheduleLive(0.5); // a hand-off open before the reload
     if (state.open) open(false);
   }
   if (document.body) mount();
