@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -68,9 +69,14 @@ class ActionTellMore(Action):
         return "action_tell_more"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        # the topic being talked about: the slot follows answers given in context, not only classified intents
         topic, page = last_topic(tracker)
-        if topic is None:
-            topic, page = tracker.get_slot("last_topic"), 0
+        slot = tracker.get_slot("last_topic")
+        if slot in information_intents() and slot != topic:
+            topic, page = slot, 0
+        shown_topic, _, shown = (tracker.get_slot("more_shown") or "").partition(":")
+        if shown_topic == topic and shown.isdigit():  # pages already shown, also by follow-ups
+            page = max(page, int(shown))
         if topic not in information_intents():
             dispatcher.utter_message(response="utter_ask_topics")
             return []
@@ -81,7 +87,7 @@ class ActionTellMore(Action):
             dispatcher.utter_message(response="utter_ask_topics")
         else:
             dispatcher.utter_message(text=more, buttons=short_answer.get("buttons", []))
-        return []
+        return [SlotSet("more_shown", f"{topic}:{page + 1}")]
 
 
 class ActionNextStep(Action):
@@ -109,6 +115,15 @@ class ActionFollowupSafety(Action):
         answer = followups().get("safe", {}).get(tracker.get_slot("last_topic") or "")
         dispatcher.utter_message(response=f"utter_{answer}" if answer else "utter_ask_not_covered")
         return []
+
+
+def points_back(text: str, settings: Dict[str, Any]) -> bool:
+    """A short message with a word that points back at what was just said ("is that safe", "do they help")."""
+    words = re.findall(r"[a-z']+", text.lower())
+    if not words or len(words) > int(settings.get("max_words", 10)):
+        return False
+    joined = f" {' '.join(words)} "
+    return any(f" {pointer} " in joined for pointer in settings.get("pointers", ()))
 
 
 def answerable(intent: Optional[str]) -> bool:
@@ -153,13 +168,21 @@ class ActionClarify(Action):
         ranking = tracker.latest_message.get("intent_ranking") or []
         named = titles()
         candidates = [r for r in ranking if answerable(r.get("name")) and r["name"] in named]
-        in_context = self._in_context(candidates, tracker.get_slot("last_topic"), domain, settings)
+        last = tracker.get_slot("last_topic")
+        follow = followups().get("followup", {})
+        pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
+        in_context = self._in_context(candidates, last, domain, settings) or (
+            self._offered(candidates, last, domain, follow) if pointing else None
+        )
         if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain
             dispatcher.utter_message(response=f"utter_{in_context}")
             return [SlotSet("last_topic", in_context)] if in_context in information_intents() else []
         options = [
             r["name"] for r in candidates if r.get("confidence", 0) >= settings.get("min", 0.1)
         ][: int(settings.get("options", 3))]
+        if not options and pointing:  # "how bad is that really?": more on the topic being talked about
+            dispatcher.utter_message(text=follow["intro"].format(topic=titles().get(last, last)))
+            return ActionTellMore().run(dispatcher, tracker, domain)
         if not options:
             dispatcher.utter_message(text=" ".join(settings["rephrase"].split()))
             dispatcher.utter_message(response="utter_ask_topics")
@@ -170,16 +193,37 @@ class ActionClarify(Action):
         return []
 
     @staticmethod
+    def _related(last: str, domain: Dict[Text, Any]) -> set:
+        """The last topic, the topics its answer offered as buttons, and its next step."""
+        answer = (domain.get("responses", {}).get(f"utter_{last}") or [{}])[0]
+        related = {last, followups().get("next", {}).get(last)}
+        return related | {b.get("payload", "").lstrip("/") for b in answer.get("buttons", [])}
+
+    @classmethod
+    def _offered(
+        cls, candidates: List[Dict[str, Any]], last: str, domain: Dict[Text, Any], follow: Dict[str, Any]
+    ) -> Optional[str]:
+        """Among the topics the last answer offered, the one the classifier clearly prefers ("which of the two is
+        about emotions?" after the therapy answer), if any."""
+        related = cls._related(last, domain)
+        offered = [c for c in candidates if c["name"] in related and c["name"] != last]
+        if not offered:
+            return None
+        best = offered[0].get("confidence", 0)
+        runner_up = offered[1].get("confidence", 0) if len(offered) > 1 else 0.0
+        if best >= follow.get("related_min", 0.08) and best >= follow.get("related_ratio", 2.0) * runner_up:
+            return offered[0]["name"]
+        return None
+
+    @classmethod
     def _in_context(
-        candidates: List[Dict[str, Any]], last: Optional[str], domain: Dict[Text, Any], settings: Dict[str, Any]
+        cls, candidates: List[Dict[str, Any]], last: Optional[str], domain: Dict[Text, Any], settings: Dict[str, Any]
     ) -> Optional[str]:
         """The likeliest topic when it is the last topic itself or one the last answer offered (its buttons, or the
         next step) and the classifier gives it at least `context_min`; None otherwise."""
         if not last or not candidates:
             return None
-        answer = (domain.get("responses", {}).get(f"utter_{last}") or [{}])[0]
-        related = {last, followups().get("next", {}).get(last)}
-        related |= {b.get("payload", "").lstrip("/") for b in answer.get("buttons", [])}
+        related = cls._related(last, domain)
         top = candidates[0]
         if top["name"] in related and top.get("confidence", 0) >= settings.get("context_min", 0.2):
             return top["name"]

@@ -177,3 +177,34 @@ def test_no_after_the_safety_check_answers_the_recorded_topic() -> None:
     no = user("deny")
     messages = run(ActionAnswerAfterCheck(), Tracker("t", {}, no, [asked, no], False, None, {}, "action_listen"))
     assert messages[-1]["response"] == "utter_ask_withdrawal_symptoms"
+
+
+def test_a_short_follow_up_pointing_back_continues_the_topic_being_talked_about() -> None:
+    from actions.actions import ActionClarify
+
+    nothing_likely = [{"name": "ask_cbt", "confidence": 0.05}]
+    dispatcher = CollectingDispatcher()
+    events = ActionClarify().run(dispatcher, latest("how bad is that really", nothing_likely,
+                                                    last_topic="ask_mixing_with_alcohol_or_opioids"), DOMAIN)
+    intro, more = dispatcher.messages
+    assert intro["text"] == "More on Mixing with alcohol or opioids:"
+    assert more["text"] and "Did you mean" not in more["text"] and "rephrase" not in more["text"]
+    assert events == [{"event": "slot", "timestamp": None, "name": "more_shown",
+                       "value": "ask_mixing_with_alcohol_or_opioids:1"}]
+    # a long message, or one that points at nothing, is still asked to rephrase
+    [rephrase, _] = run(ActionClarify(), latest("qwerty asdf", nothing_likely, last_topic="ask_dbt"))
+    assert "rephrase" in rephrase["text"]
+
+
+def test_a_follow_up_picks_the_offered_topic_the_classifier_clearly_prefers() -> None:
+    from actions.actions import ActionClarify
+
+    ranking = [{"name": "ask_dbt", "confidence": 0.09}, {"name": "ask_cbt", "confidence": 0.03},
+               {"name": "greet", "confidence": 0.02}]
+    [answer] = run(ActionClarify(), latest("which of the two is about emotions", ranking,
+                                           last_topic="ask_therapy_options"))
+    assert answer["response"] == "utter_ask_dbt"
+    close = [{"name": "ask_dbt", "confidence": 0.09}, {"name": "ask_cbt", "confidence": 0.08}]
+    intro, _ = run(ActionClarify(), latest("which of the two is about emotions", close,
+                                           last_topic="ask_therapy_options"))
+    assert intro["text"] == "More on Therapy options:"  # too close to call: more on the topic being talked about
