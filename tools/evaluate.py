@@ -203,7 +203,7 @@ def threshold_grid(predictions: List[Prediction]) -> List[Tuple[float, float, fl
     n = len(predictions)
     rows = []
     for threshold in (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6):
-        for ambiguity in (0.0, 0.05, 0.1, 0.15, 0.2):
+        for ambiguity in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5):
             answered = [
                 p for p in predictions
                 if p.raw_intent in EMERGENCY_INTENTS
@@ -399,9 +399,12 @@ def main() -> None:
         r = report(args.model, cv, None)
         print_report(r, args.verbose)
         grid = threshold_grid(cv)
-        print("FallbackClassifier settings (threshold, ambiguity): accuracy / asked back / confidently wrong")
+        print("FallbackClassifier settings (threshold, ambiguity): accuracy / asked back / confidently wrong"
+              + ("" if args.verbose else " (for each threshold, the ambiguity with the best accuracy - 2 x wrong)"))
         for threshold, ambiguity, accuracy, asked, wrong in grid:
-            print(f"  {threshold:.2f}, {ambiguity:.2f}: {accuracy:.1%} / {asked:.1%} / {wrong:.1%}")
+            if args.verbose or (threshold, ambiguity) == best_thresholds(
+                    [r for r in grid if r[0] == threshold])[:2]:
+                print(f"  {threshold:.2f}, {ambiguity:.2f}: {accuracy:.1%} / {asked:.1%} / {wrong:.1%}")
         best = best_thresholds(grid)
         print(f"chosen (confidently wrong <= 1%, else accuracy - 2 x confidently wrong): threshold {best[0]}, "
               f"ambiguity {best[1]} "
