@@ -195,12 +195,17 @@ def first_text(messages: list) -> str:
     return (messages[0].get("text") or "") if messages else ""
 
 
+# the crisis sets tuned on (each blind set became one once its first run was seen); the newest blind set is only
+# evaluated, by `make eval`
+CRISIS_TUNING_SETS = [f"tests/crisis_{name}.yml" for name in ("cases", "blind", "blind2", "blind3", "blind4")]
+
+
 def crisis_cases() -> list:
-    return yaml.safe_load((ROOT / "tests/crisis_cases.yml").read_text())["cases"]
+    return [case for path in CRISIS_TUNING_SETS for case in yaml.safe_load((ROOT / path).read_text())["cases"]]
 
 
 def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -> None:
-    """Issue 8 item 8: every case of tests/crisis_cases.yml over HTTP, the action server down, one sender each.
+    """Issue 8 item 8: every case of the crisis tuning sets over HTTP, the action server down, one sender each.
     An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish, "Llame ..."); a non-emergency's
     first reply is never an emergency answer. All failures are collected and reported together."""
     failures = []
