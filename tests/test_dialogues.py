@@ -1,8 +1,9 @@
-"""Whole family conversations (tests/dialogues.yml, written independently) end to end over HTTP.
+"""Whole family conversations (tests/dialogues.yml and tests/dialogues2.yml, written independently) over HTTP.
 
 `make eval` reports the turn accuracy against the issue's target; this test holds what must never happen - an
 information turn answered with "Call 911 now" or the 988 answer, an emergency turn without 911 / 988 - and keeps
-accuracy from sliding back below where it stood when the set was first run (68%, before any tuning).
+accuracy from sliding back below where each set stood when it was first run, before any change made for it
+(68% and 80%).
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from tools.dialogues import Turn, run, summary
 EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked"}
 
 
+FIRST_RUN = {"tests/dialogues.yml": 0.68, "tests/dialogues2.yml": 0.80}
+
+
+@pytest.fixture(scope="module", params=sorted(FIRST_RUN))
+def dialogue_set(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def turns(rasa_server: Service) -> List[Turn]:
-    return run(lambda sender, text: say(rasa_server.url, sender, text))
+def turns(rasa_server: Service, dialogue_set: str) -> List[Turn]:
+    return run(lambda sender, text: say(rasa_server.url, sender, text), dialogue_set)
 
 
 def test_no_information_turn_gets_an_emergency_answer(turns: List[Turn]) -> None:
@@ -34,7 +43,7 @@ def test_every_emergency_turn_gets_911_or_988_first(turns: List[Turn]) -> None:
     assert not missed
 
 
-def test_turn_accuracy_does_not_slide_back(turns: List[Turn]) -> None:
+def test_turn_accuracy_does_not_slide_back(turns: List[Turn], dialogue_set: str) -> None:
     figures = summary(turns)
     assert figures["turns"] >= 100
-    assert figures["turn_accuracy"] >= 0.68, [(t.text, t.expected, t.key) for t in turns if not t.right]
+    assert figures["turn_accuracy"] >= FIRST_RUN[dialogue_set], len([t for t in turns if not t.right])
