@@ -193,6 +193,21 @@ def test_component_overrides_a_wrong_low_confidence_guess(component: EmergencyOv
     assert "safety" in message.output_properties
 
 
+def test_an_emergency_is_never_ambiguous_for_the_fallback_classifier(component: EmergencyOverride) -> None:
+    """The classifier was sure of another topic (0.95): the safety net's answer must still lead by more than any
+    ambiguity margin config.yml's FallbackClassifier may use, or the emergency would become "Did you mean ...?"."""
+    from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
+    [message] = component.process([_classified("my son is not breathing", "ask_detox_process", 0.95)])
+    ranking = message.get("intent_ranking")
+    assert ranking[0] == {"name": "emergency_medical", "confidence": 1.0}
+    assert all(r["confidence"] == 0.0 for r in ranking[1:]) and len(ranking) > 1
+    fallback = FallbackClassifier({**FallbackClassifier.get_default_config(), "threshold": 0.9,
+                                   "ambiguity_threshold": 0.9})
+    [judged] = fallback.process([message])
+    assert judged.get("intent")["name"] == "emergency_medical"
+
+
 def test_component_keeps_the_topic_of_a_not_now_message_and_records_why(component: EmergencyOverride) -> None:
     [message] = component.process([_classified("can withdrawal cause seizures?", "ask_withdrawal_symptoms", 0.4)])
     assert message.get("intent") == {"name": "ask_withdrawal_symptoms", "confidence": 0.4}

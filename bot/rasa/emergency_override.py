@@ -83,13 +83,20 @@ class EmergencyOverride(GraphComponent):
                 message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
             return
         message.set("safety", decision.record(predicted.get("name"), topic), add_to_output=True)
-        self._set(message, {"name": decision.intent, "confidence": 1.0}, ranking)
+        self._set(message, {"name": decision.intent, "confidence": 1.0}, ranking, certain=True)
 
     @staticmethod
-    def _set(message: Message, top: Optional[Dict[Text, Any]], ranking: List[Dict[Text, Any]]) -> None:
+    def _set(
+        message: Message, top: Optional[Dict[Text, Any]], ranking: List[Dict[Text, Any]], certain: bool = False
+    ) -> None:
+        """Put `top` first. A decision of the safety net is `certain`: the classifier's scores stay listed (staff
+        see them) but at 0, so the FallbackClassifier's ambiguity margin can never turn an emergency into
+        "Did you mean ...?"."""
         if top is None:
             return
         rest = [r for r in ranking if r.get("name") != top["name"]]
+        if certain:
+            rest = [{**r, "confidence": 0.0} for r in rest]
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top] + rest, add_to_output=True)
 
