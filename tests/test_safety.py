@@ -8,6 +8,7 @@ import pytest
 import yaml
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.core.crisis_model import LearnedNet
 from bot.core.safety import ASKED, NOT_NOW, NOW, SafetyDecision, SafetyNet
 from bot.rasa.emergency_override import EmergencyOverride
 from tests.servers import ROOT
@@ -231,3 +232,28 @@ def test_component_leaves_ordinary_questions_alone(component: EmergencyOverride)
     [message] = component.process([_classified("what is dbt", "ask_dbt", 0.9)])
     assert message.get("intent") == {"name": "ask_dbt", "confidence": 0.9}
     assert message.get("safety") is None
+
+
+# ---------------------------------------------------------------- the third net
+@pytest.fixture(scope="module")
+def learned() -> LearnedNet:
+    return LearnedNet.from_settings()
+
+
+@pytest.mark.parametrize("text", ["what is dbt", "how long does detox take", "my son is on xanax and i worry",
+                                  "thanks, that helps", "hi", "can you tell me about family therapy"])
+def test_the_learned_net_leaves_ordinary_messages_alone(learned: LearnedNet, text: str) -> None:
+    assert learned.kind(text) is None
+
+
+def test_the_learned_net_reads_danger_the_patterns_lack(learned: LearnedNet, net: SafetyNet) -> None:
+    text = "he wrote each of us a letter tonight and put his affairs in a folder for me"
+    assert net.decide(text) is None  # no pattern has this wording
+    assert learned.kind(text) == "self_harm"
+
+
+def test_the_component_asks_when_only_the_learned_net_sees_danger(component: EmergencyOverride) -> None:
+    text = "he wrote each of us a letter tonight and put his affairs in a folder for me"
+    [message] = component.process([_classified(text, "ask_support_for_family", 0.6)])
+    assert message.get("intent")["name"] == "safety_check_self_harm"
+    assert message.get("safety")["outcome"] == ASKED and message.get("safety")["group"] == "learned"

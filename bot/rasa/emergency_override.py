@@ -11,7 +11,8 @@ Placed after the intent classifier and before the FallbackClassifier in config.y
   of danger (config/safety.yml `topics`) answers it;
 - no danger words: the classifier's topic stands, except that the classifier may not answer with an emergency on its
   own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
-  tells a family to call 911 for a question.
+  tells a family to call 911 for a question. A third net, a classifier trained on every emergency wording the
+  project has (bot.core.crisis_model), asks the same question when it reads the message as an emergency.
 
 The decision is recorded in the parse data under "safety" for the staff console (bot.core.safety.SafetyDecision.record).
 """
@@ -28,6 +29,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.core.crisis_model import LearnedNet
 from bot.core.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
 
 CLASSIFIER_EMERGENCIES = {"emergency_medical": MEDICAL, "emergency_self_harm": SELF_HARM}
@@ -42,6 +44,7 @@ class EmergencyOverride(GraphComponent):
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         self.net = SafetyNet.from_settings()
+        self.learned = LearnedNet.from_settings()
         self.min_backstop = float(config.get("min_backstop_confidence", 0.5))
 
     @classmethod
@@ -70,6 +73,9 @@ class EmergencyOverride(GraphComponent):
         ranking: List[Dict[Text, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         decision = self.net.decide(text)
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
+        learned_kind = self.learned.kind(text) if decision is None else None
+        if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
+            decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text))
         if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:
             decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text))
         topic = _best_topic(ranking)  # the classifier's best answer that is not an emergency
