@@ -119,6 +119,7 @@ class SafetyNet:
         self.frames = compile_all(config.get("frames") or ())
         self.past = compile_all(config.get("past") or ())
         self.recent = compile_all(config.get("recent") or ())
+        self.recovered = compile_all(config.get("recovered") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
         self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
         spanish = config.get("spanish") or {}
@@ -225,10 +226,16 @@ class SafetyNet:
         if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
             # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
             # ... stopped her pills last week"); a "now" elsewhere ("used to cut himself, he's 30 now") does not
+            if any(p.search(normal[sentence[0] : sentence[1]]) for p in self.recovered):
+                return NOT_NOW  # "passed out after wine ... she's up and fine this morning"
             if not clause_past:
                 return NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
             return NOW if progressive or self._markers(normal[clause[0] : clause[1]])[3] else NOT_NOW
+        if "recovered" not in cache:
+            cache["recovered"] = any(p.search(normal) for p in self.recovered)
+        if cache["recovered"]:  # "... she's up and fine this morning": over, whatever else the message says
+            return NOT_NOW
         if tense == "event":
             if past and not strong:
                 return NOT_NOW
