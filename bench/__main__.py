@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -281,14 +281,51 @@ def table(rows: List[Row], memory: Dict[str, float], training: Dict[str, float])
     return "\n".join(lines)
 
 
+def compare_processes(model: Path, project: Path, count: int) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Any]]:
+    """Item 2 of the module's description: rounds, cost per turn and memory of one process against one process."""
+    pools = {"ours": family_messages(), "stock": stock_messages(project)}
+    (WORKDIR / "ours.db").unlink(missing_ok=True)
+    started = make_run_server(WORKDIR, model)
+    try:
+        started.append(stock_server(project).start(timeout=300))
+        servers = {"ours": started[1].url, "stock": started[2].url}
+        rounds = process_rounds(servers, pools, [1, 20], count)
+        costs = turn_costs(servers, pools, count)
+        rss = {}
+        for bot, service in (("ours", started[1]), ("stock", started[2])):
+            assert service.proc is not None
+            rss[bot] = {"rss": peak_rss_mb(service.proc.pid, "VmRSS"), "peak": peak_rss_mb(service.proc.pid)}
+    finally:
+        for service in reversed(started):
+            service.stop()
+    return rounds, costs, rss
+
+
+def processes_only(count: int) -> None:
+    """The process comparison alone, on the models the last full run trained (for measuring a change quickly)."""
+    model, project = WORKDIR / "models" / "benzo-family.tar.gz", WORKDIR / "stock"
+    if not model.exists() or not (project / "models").exists():
+        sys.exit("--processes-only needs the models of a full `python -m bench` run in var/bench/")
+    start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    rounds, costs, rss = compare_processes(model, project, count)
+    end_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average at the start {start_load}, at the end {end_load}\n")
+    print(process_report(rounds, costs, rss, count), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--levels", default="1,20,100", help="concurrent conversations, comma-separated")
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the process comparison")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy the assistant's server")
+    parser.add_argument("--processes-only", action="store_true",
+                        help="only the process comparison, on the models of the last run (var/bench; while working)")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
+    if args.processes_only:
+        processes_only(args.rounds)
+        return
     shutil.rmtree(WORKDIR, ignore_errors=True)
     (WORKDIR / "stack").mkdir(parents=True)
     for directory in (WORKDIR, WORKDIR / "stack"):
@@ -305,20 +342,7 @@ def main() -> None:
 
     print("one process against one process ...", flush=True)
     project = WORKDIR / "stock"
-    pools = {"ours": family_messages(), "stock": stock_messages(project)}
-    started = make_run_server(WORKDIR, model)
-    try:
-        started.append(stock_server(project).start(timeout=300))
-        servers = {"ours": started[1].url, "stock": started[2].url}
-        rounds = process_rounds(servers, pools, [1, 20], args.rounds)
-        costs = turn_costs(servers, pools, args.rounds)
-        rss = {}
-        for bot, service in (("ours", started[1]), ("stock", started[2])):
-            assert service.proc is not None
-            rss[bot] = {"rss": peak_rss_mb(service.proc.pid, "VmRSS"), "peak": peak_rss_mb(service.proc.pid)}
-    finally:
-        for service in reversed(started):
-            service.stop()
+    rounds, costs, rss = compare_processes(model, project, args.rounds)
     processes = process_report(rounds, costs, rss, args.rounds)
     print(processes, flush=True)
 

@@ -204,9 +204,8 @@ def test_a_server_started_without_the_patches_says_so(caplog: pytest.LogCaptureF
         patches.log_state()
     [warning] = caplog.records
     assert warning.levelname == "WARNING"
-    assert "not installed: action_response_validator, event_class_cache, rule_key_cache, rule_lookback." in (
-        warning.getMessage()
-    )
+    missing = "action_response_validator, event_class_cache, rule_key_cache, rule_lookback, bounded_states."
+    assert f"not installed: {missing}" in warning.getMessage()
     assert "graph_in_order" not in warning.getMessage() and "python -m bot.rasa.cli run" in warning.getMessage()
     with patches.patched() as names:
         caplog.clear()
