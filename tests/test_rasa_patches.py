@@ -116,6 +116,37 @@ def test_the_model_gives_the_same_parses_and_answers_with_the_patches_as_with_ra
     assert any("911" in text for answer in without[1] for text in answer)
 
 
+def test_rule_matching_gives_rasas_rules_for_every_state_of_a_conversation(model: Path) -> None:
+    """The patched RulePolicy._get_possible_keys (longest rule, rules of the current state remembered) against
+    Rasa's, on the trained model's rules, for every prefix of a real conversation's states, twice (the second time
+    from what was remembered)."""
+    from rasa.core.agent import Agent
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    agent = Agent.load(str(model))
+    [policy] = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                if isinstance(node._component, RulePolicy)]
+
+    async def talk() -> Any:
+        for text in ["hello", "what is dbt", "she wants to die", "tell me more", "asdf", "thanks", "bye"]:
+            await agent.handle_text(text, sender_id="rules")
+        return await agent.tracker_store.retrieve("rules")
+
+    with patches.patched(ALL_OFF):
+        tracker = asyncio.run(talk())
+        states = DialogueStateTracker.past_states(tracker, agent.domain)
+    assert len(states) > 10
+    compared = 0
+    for lookup in (policy.lookup[RULES], policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})):
+        for _ in range(2):
+            for end in range(1, len(states) + 1):
+                expected = patches._rasa_get_possible_keys(policy, lookup, states[:end])
+                assert patches._get_possible_keys(policy, lookup, states[:end]) == expected
+                compared += bool(expected)
+    assert compared > 10  # rules did match
+
+
 # ------------------------------------------------------------------------------------ installing, guarded
 def test_the_pinned_rasa_is_the_locked_one_and_the_installed_one() -> None:
     lock = (ROOT / "requirements.lock").read_text()
