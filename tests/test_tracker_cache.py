@@ -16,13 +16,18 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa.tracker_store import RedactingSQLTrackerStore
 
+WAL = {"value": False}
+
 
 def make_store(path: Path, cached: int = 5) -> RedactingSQLTrackerStore:
-    return RedactingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(path), cached_conversations=cached)
+    return RedactingSQLTrackerStore(domain=Domain.empty(), dialect="sqlite", db=str(path), cached_conversations=cached,
+                                    sqlite_wal=WAL["value"])
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
+@pytest.fixture(params=[False, True], ids=["rollback-journal", "write-ahead-log"])
+def db(tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test on SQLite as Rasa opens it and as endpoints.yml does (sqlite_wal: true)."""
+    monkeypatch.setitem(WAL, "value", request.param)
     return tmp_path / "conversations.db"
 
 
@@ -31,6 +36,14 @@ def store(db: Path) -> Iterator[RedactingSQLTrackerStore]:
     store = make_store(db)
     yield store
     store.engine.dispose()
+
+
+def test_sqlite_as_configured(store: RedactingSQLTrackerStore) -> None:
+    take_turn(store, "first")
+    with store.engine.connect() as connection:
+        mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+        synchronous = connection.exec_driver_sql("PRAGMA synchronous").scalar()
+    assert (mode, synchronous) == (("wal", 1) if WAL["value"] else ("delete", 2))  # 1: NORMAL, 2: FULL
 
 
 def turn(text: str) -> List[Event]:
