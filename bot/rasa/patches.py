@@ -255,6 +255,10 @@ def log_state() -> None:
         )
     else:
         logger.info("Rasa patches in place: %s", ", ".join(installed()) or "none")
+    from bot.rasa import without_tensorflow
+
+    logger.info("TensorFlow: %s", "not loaded (the model has no TensorFlow component)" if without_tensorflow.active()
+                else "loaded")
 
 
 @contextmanager
