@@ -14,8 +14,9 @@
 3. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
    behind nginx) with the fresh model and measures, at each level of concurrent conversations (closed loop, no think
    time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, through
-   nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx and
-   the web server's widget proxy over both. Then stock Rasa set up the same way: 2 `rasa run` servers of the
+   nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx over
+   both (the widget's path: its rate limit and CORS, then the Rasa servers).
+   Then stock Rasa set up the same way: 2 `rasa run` servers of the
    `rasa init` project on the same PostgreSQL (Rasa's SQL tracker store) and Redis (Rasa's lock store), behind a
    listener of the same nginx configured as ours (replicas against replicas); and one stock `rasa run` with its
    in-memory tracker store, directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the
@@ -308,6 +309,7 @@ def summarize_profile(raw: Path, top: int = 10) -> List[str]:
 
 
 REPLICAS = "2 Rasa servers, nginx"
+PUBLIC = "2 Rasa servers, public nginx"  # the widget's path: rate limit, CORS, then the Rasa servers
 
 
 def baseline(row: Row, rows: List[Row]) -> Optional[load.Stats]:
@@ -388,7 +390,7 @@ def compare_production(
         rows += measure("ours", "1 Rasa server, direct", stack.rasa[0].url, pool, levels, turns)
         balancer = f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"
         rows += measure("ours", REPLICAS, balancer, pool, levels, turns)
-        rows += measure("ours", "2 Rasa servers, nginx + web", stack.url, pool, levels, turns)
+        rows += measure("ours", PUBLIC, stack.url, pool, levels, turns)
         if profile_seconds:
             findings = profile(stack.pid(stack.rasa[0].name), profile_seconds, stack.rasa[0].url, pool, RESULTS)
         for server in stack.rasa:

@@ -11,6 +11,7 @@ supervisord).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import os
 import re
@@ -29,7 +30,14 @@ import sqlalchemy as sa
 from bench import load
 from bot.supervision import alive
 from scripts.prod.stack import Settings, Stack, summary, web_server
-from tests.prod_fixtures import holdout_messages, start_stack, stop_stack, storage_problems, stored_conversation
+from tests.prod_fixtures import (
+    PROVIDER,
+    holdout_messages,
+    start_stack,
+    stop_stack,
+    storage_problems,
+    stored_conversation,
+)
 from tests.servers import ROOT, base_env, say, texts
 from tests.staff_browser import chromium_page, review_flag_and_export
 from tests.staff_fixtures import PASSWORD, StaffSite, create_user, run_scripts
@@ -89,6 +97,86 @@ def test_bad_requests_through_nginx_get_a_4xx(
     )
     assert answer.status_code == status
     assert "Traceback" not in answer.text
+    assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt"))
+
+
+# ------------------------------------------------------------------------------- the widget's path: nginx -> Rasa
+CORS = ("Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers")
+
+
+def webhook_upstreams(stack: Stack) -> List[str]:
+    """The upstream of each chat request in nginx's access log (its log format names it)."""
+    log = (stack.settings.dir / "logs" / "nginx.log").read_text(errors="replace")
+    return re.findall(r'"POST /webhooks/rest/webhook HTTP/1.1" \d+ \d+ \S+ upstream=(\S+?)/', log)
+
+
+def test_the_widgets_messages_go_straight_to_the_rasa_servers(stack: Stack, sender: str) -> None:
+    """Item 3 of issue 11: the public nginx sends the chat endpoint to the Rasa servers, not through the web server."""
+    before = len(webhook_upstreams(stack))
+    for text in ["what is dbt", "what is tapering", "thanks", "bye"]:
+        assert texts(say(stack.url, sender, text))
+    rasa = {f"127.0.0.1:{port}" for port in stack.settings.rasa_ports}
+    upstreams = webhook_upstreams(stack)[before:]
+    assert len(upstreams) >= 4 and set(upstreams) <= rasa, upstreams
+
+
+def test_cors_on_the_chat_endpoint_only_for_allowed_origins(stack: Stack, sender: str) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    url = stack.url + load.WEBHOOK
+    allowed = requests.options(url, headers={"Origin": PROVIDER, **preflight}, timeout=10)
+    assert allowed.status_code == 204 and allowed.headers["Access-Control-Allow-Origin"] == PROVIDER
+    assert allowed.headers["Access-Control-Allow-Methods"] == "POST, OPTIONS"
+    assert "Origin" in allowed.headers["Vary"]
+    other = requests.options(url, headers={"Origin": "https://evil.example", **preflight}, timeout=10)
+    assert other.status_code == 403 and not set(CORS) & set(other.headers)
+    body = {"sender": sender, "message": "what is dbt"}
+    answer = requests.post(url, json=body, headers={"Origin": PROVIDER}, timeout=30)
+    assert answer.ok and answer.headers["Access-Control-Allow-Origin"] == PROVIDER
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Dialectical Behavior Therapy" in texts(answer.json())
+    elsewhere = requests.post(url, json=body, headers={"Origin": "https://evil.example"}, timeout=30)
+    assert not set(CORS) & set(elsewhere.headers)
+
+
+def test_refusals_by_nginx_carry_cors_and_the_calm_reply(stack: Stack, sender: str) -> None:
+    """A widget on the provider's site shows nginx's refusals too: a body over the limit (413) and a client over
+    its rate (429, with 911 and 988) come with the CORS headers and a calm reply in Rasa's answer format."""
+    url = stack.url + load.WEBHOOK
+    big = requests.post(url, json={"sender": sender, "message": "x" * 1_000_000}, headers={"Origin": PROVIDER},
+                        timeout=30)
+    assert big.status_code == 413 and big.headers["Access-Control-Allow-Origin"] == PROVIDER
+    assert "shorter" in big.json()[0]["text"] and "911" in big.json()[0]["text"]
+    host, port = urlsplit(stack.url).hostname, urlsplit(stack.url).port
+    refused = []
+    connection = http.client.HTTPConnection(host, port, timeout=30, source_address=("127.1.249.7", 0))
+    try:
+        for _ in range(int(stack.settings["RATE_LIMIT_BURST"]) + 10):  # faster than the refill
+            connection.request("POST", load.WEBHOOK, json.dumps({"sender": f"{sender}-flood", "message": "hi"}),
+                               {"Content-Type": "application/json", "Origin": PROVIDER})
+            answer = connection.getresponse()
+            payload = answer.read()
+            if answer.status == 429:
+                refused.append((dict(answer.getheaders()), json.loads(payload)))
+    finally:
+        connection.close()
+    assert refused
+    for headers, messages in refused:
+        assert headers["Access-Control-Allow-Origin"] == PROVIDER and headers["Retry-After"] == "1"
+        assert "911" in messages[0]["text"] and "988" in messages[0]["text"]
+
+
+def test_with_every_rasa_server_down_the_widget_gets_the_calm_503(stack: Stack, sender: str) -> None:
+    for server in stack.rasa:
+        stack.stop_service(server.name)
+    try:
+        answer = requests.post(stack.url + load.WEBHOOK, json={"sender": sender, "message": "what is dbt"},
+                               headers={"Origin": PROVIDER}, timeout=30)
+    finally:
+        for server in stack.rasa:
+            stack.start_service(server.name)
+    assert answer.status_code == 503 and answer.headers["Access-Control-Allow-Origin"] == PROVIDER
+    [message] = answer.json()
+    assert CALM in message["text"] and HELPLINE in message["text"] and "911" in message["text"]
     assert "Dialectical Behavior Therapy" in texts(say(stack.url, sender, "what is dbt"))
 
 
