@@ -248,11 +248,24 @@ def family_messages() -> List[str]:
     return [text for text, _ in holdout_examples()]
 
 
+_clients = [0]  # client addresses used so far: each conversation of the production runs talks from a new one
+
+
+def _new_clients(count: int) -> int:
+    """The first of `count` client numbers not used yet (nginx limits each address: 180 messages a minute, 20 at
+    once; a family, not a benchmark, is what the limit is for)."""
+    first = _clients[0]
+    _clients[0] += count
+    return first
+
+
 def measure(bot: str, setup: str, url: str, pool: Sequence[str], levels: Sequence[int], turns: int) -> List[Row]:
-    load.run(url, load.scripts(pool, 2, 10, prefix="warmup"), 2)
+    load.run(url, load.scripts(pool, 2, 10, prefix="warmup"), 2, first_client=_new_clients(2))
     rows = []
     for level in levels:
-        result = load.run(url, load.scripts(pool, max(2 * level, 10), turns, prefix=f"bench{level}"), level)
+        count = max(2 * level, 10)
+        result = load.run(url, load.scripts(pool, count, turns, prefix=f"bench{level}"), level,
+                          first_client=_new_clients(count))
         rows.append(Row(bot, setup, level, load.stats(result)))
         print(f"  {bot:6} {setup:28} {level:4} concurrent: {rows[-1].stats}", flush=True)
     return rows
