@@ -14,10 +14,13 @@
 3. Starts the production profile (scripts/prod/stack.py: PostgreSQL tracker store, Redis lock store, 2 Rasa servers
    behind nginx) with the fresh model and measures, at each level of concurrent conversations (closed loop, no think
    time), per-turn latency p50/p95/p99 and throughput over the REST channel: on one Rasa server directly, through
-   nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx and
-   the web server's widget proxy over both. Then stock Rasa as `rasa run` serves a `rasa init` project (its in-memory
-   tracker store), directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the assistant,
-   the stock project's own greet/mood examples for stock Rasa.
+   nginx's load balancer over both (the REST channel, as stock Rasa is measured), and through the public nginx over
+   both (the widget's path: its rate limit and CORS, then the Rasa servers).
+   Then stock Rasa set up the same way: 2 `rasa run` servers of the
+   `rasa init` project on the same PostgreSQL (Rasa's SQL tracker store) and Redis (Rasa's lock store), behind a
+   listener of the same nginx configured as ours (replicas against replicas); and one stock `rasa run` with its
+   in-memory tracker store, directly. Message mix: the held-out family questions (tests/nlu_holdout.yml) for the
+   assistant, the stock project's own greet/mood examples for stock Rasa.
 4. Peak memory: the peak RSS (VmHWM) of each Rasa server process.
 5. --profile N: py-spy samples the assistant's Rasa server for N seconds at 20 concurrent conversations and the
    report lists where the time goes.
@@ -37,7 +40,7 @@ import time
 from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
@@ -78,19 +81,65 @@ def stock_project(workdir: Path) -> float:
     return timed([str(BIN / "rasa"), "init", "--no-prompt", "--init-dir", "stock"], workdir)
 
 
-def stock_server(project: Path) -> Service:
-    """`rasa run` on the stock project: its model, its REST channel, its (in-memory) tracker store."""
-    port = free_port()
+def stock_server(project: Path, endpoints: Optional[Path] = None, port: Optional[int] = None) -> Service:
+    """`rasa run` on the stock project: its model, its REST channel, its (in-memory) tracker store, or the endpoints
+    given (the production profile's PostgreSQL and Redis)."""
+    port = port or free_port()
     return Service(
-        "stock rasa",
+        f"stock rasa {port}",
         [
             str(BIN / "rasa"), "run", "--model", str(project / "models"), "--port", str(port),
-            "--credentials", str(project / "credentials.yml"), "--endpoints", str(project / "endpoints.yml"),
+            "--credentials", str(project / "credentials.yml"),
+            "--endpoints", str(endpoints or project / "endpoints.yml"),
         ],
         port,
         "/webhooks/rest/",
-        project.parent / "stock-rasa.log",
+        project.parent / f"stock-rasa-{port}.log",
     )
+
+
+def stock_replicas(stack: Stack, project: Path, ports: Sequence[int]) -> List[Service]:
+    """Stock Rasa set up as our production profile is: its servers on the profile's PostgreSQL (Rasa's SQL tracker
+    store, the same database) and Redis (Rasa's Redis lock store, a database of its own)."""
+    s, secrets = stack.settings, stack.settings.secrets()
+    endpoints = {
+        "tracker_store": {"type": "sql", "dialect": "postgresql", "url": "127.0.0.1", "port": s.port("PG_PORT"),
+                          "db": s["PG_DB"], "username": s["PG_USER"], "password": secrets["PG_PASSWORD"]},
+        "lock_store": {"type": "redis", "url": "127.0.0.1", "port": s.port("REDIS_PORT"),
+                       "password": secrets["REDIS_PASSWORD"], "db": 2, "key_prefix": "stock"},
+    }
+    path = WORKDIR / "stock-prod-endpoints.yml"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False))
+    path.chmod(0o600)
+    return [stock_server(project, path, port) for port in ports]
+
+
+def stock_balancer(stack: Stack, ports: Sequence[int], balancer_port: int) -> None:
+    """A listener of the profile's nginx over the stock servers, configured as its balancer over ours (least_conn,
+    keep-alive, the same timeouts): nginx includes $PROD_DIR/nginx/conf.d/*.conf."""
+    servers = "\n".join(f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in ports)
+    conf = stack.nginx.dir / "conf.d"
+    conf.mkdir(parents=True, exist_ok=True)
+    (conf / "stock.conf").write_text(f"""
+    upstream stock_rasa {{
+        least_conn;
+{servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{balancer_port};
+        location = /webhooks/rest/webhook {{
+            proxy_pass http://stock_rasa;
+            proxy_next_upstream error timeout;
+            proxy_next_upstream_tries 2;
+            proxy_connect_timeout 2s;
+            proxy_read_timeout 60s;
+        }}
+        location = /webhooks/rest/ {{
+            proxy_pass http://stock_rasa;
+        }}
+    }}
+""")
 
 
 def make_run_server(workdir: Path, model: Path) -> List[Service]:
@@ -199,11 +248,24 @@ def family_messages() -> List[str]:
     return [text for text, _ in holdout_examples()]
 
 
+_clients = [0]  # client addresses used so far: each conversation of the production runs talks from a new one
+
+
+def _new_clients(count: int) -> int:
+    """The first of `count` client numbers not used yet (nginx limits each address: 180 messages a minute, 20 at
+    once; a family, not a benchmark, is what the limit is for)."""
+    first = _clients[0]
+    _clients[0] += count
+    return first
+
+
 def measure(bot: str, setup: str, url: str, pool: Sequence[str], levels: Sequence[int], turns: int) -> List[Row]:
-    load.run(url, load.scripts(pool, 2, 10, prefix="warmup"), 2)
+    load.run(url, load.scripts(pool, 2, 10, prefix="warmup"), 2, first_client=_new_clients(2))
     rows = []
     for level in levels:
-        result = load.run(url, load.scripts(pool, max(2 * level, 10), turns, prefix=f"bench{level}"), level)
+        count = max(2 * level, 10)
+        result = load.run(url, load.scripts(pool, count, turns, prefix=f"bench{level}"), level,
+                          first_client=_new_clients(count))
         rows.append(Row(bot, setup, level, load.stats(result)))
         print(f"  {bot:6} {setup:28} {level:4} concurrent: {rows[-1].stats}", flush=True)
     return rows
@@ -259,15 +321,26 @@ def summarize_profile(raw: Path, top: int = 10) -> List[str]:
     return lines
 
 
+REPLICAS = "2 Rasa servers, nginx"
+PUBLIC = "2 Rasa servers, public nginx"  # the widget's path: rate limit, CORS, then the Rasa servers
+
+
+def baseline(row: Row, rows: List[Row]) -> Optional[load.Stats]:
+    """What a row of ours is compared with: stock set up the same way (its replicas behind nginx for both of our
+    set-ups through nginx), at the same level."""
+    setup = "1 Rasa server, direct" if row.setup == "1 Rasa server, direct" else REPLICAS
+    found = [r.stats for r in rows if r.bot == "stock" and r.setup == setup and r.concurrency == row.concurrency]
+    return found[0] if found else None
+
+
 def table(rows: List[Row], memory: Dict[str, float], training: Dict[str, float]) -> str:
-    stock = {row.concurrency: row.stats for row in rows if row.bot == "stock"}
     lines = [
         "| bot | set-up | concurrent | turns | errors | p50 ms | p95 ms | p99 ms | turns/s | throughput vs stock"
         " | p95 vs stock |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        s, base = row.stats, stock.get(row.concurrency)
+        s, base = row.stats, baseline(row, rows)
         ratio = f"{s.throughput / base.throughput:.1f}x" if base and row.bot != "stock" else ""
         p95 = f"{s.p95_ms / base.p95_ms:.2f}" if base and row.bot != "stock" else ""
         lines.append(
@@ -275,10 +348,107 @@ def table(rows: List[Row], memory: Dict[str, float], training: Dict[str, float])
             f" | {s.p99_ms:.0f} | {s.throughput:.1f} | {ratio} | {p95} |"
         )
     lines += ["", "| bot | training (s) | peak RSS per Rasa server (MB) |", "|---|---|---|"]
-    for bot in training:
-        rss = ", ".join(f"{value:.0f}" for key, value in memory.items() if key.startswith(bot))
-        lines.append(f"| {bot} | {training[bot]:.0f} | {rss} |")
+    for bot in ("ours", "stock"):
+        rss = ", ".join(f"{key.split(' ', 1)[1]}: {value:.0f}" for key, value in memory.items() if key.startswith(bot))
+        seconds = f"{training[bot]:.0f}" if bot in training else ""
+        lines.append(f"| {bot} | {seconds} | {rss} |")
     return "\n".join(lines)
+
+
+def compare_processes(model: Path, project: Path, count: int) -> Tuple[Dict[str, Any], Dict[str, Any], Dict[str, Any]]:
+    """Item 2 of the module's description: rounds, cost per turn and memory of one process against one process."""
+    pools = {"ours": family_messages(), "stock": stock_messages(project)}
+    (WORKDIR / "ours.db").unlink(missing_ok=True)
+    started = make_run_server(WORKDIR, model)
+    try:
+        started.append(stock_server(project).start(timeout=300))
+        servers = {"ours": started[1].url, "stock": started[2].url}
+        rounds = process_rounds(servers, pools, [1, 20], count)
+        costs = turn_costs(servers, pools, count)
+        rss = {}
+        for bot, service in (("ours", started[1]), ("stock", started[2])):
+            assert service.proc is not None
+            rss[bot] = {"rss": peak_rss_mb(service.proc.pid, "VmRSS"), "peak": peak_rss_mb(service.proc.pid)}
+    finally:
+        for service in reversed(started):
+            service.stop()
+    return rounds, costs, rss
+
+
+def processes_only(count: int) -> None:
+    """The process comparison alone, on the models the last full run trained (for measuring a change quickly)."""
+    model, project = WORKDIR / "models" / "benzo-family.tar.gz", WORKDIR / "stock"
+    if not model.exists() or not (project / "models").exists():
+        sys.exit("--processes-only needs the models of a full `python -m bench` run in var/bench/")
+    start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    rounds, costs, rss = compare_processes(model, project, count)
+    end_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average at the start {start_load}, at the end {end_load}\n")
+    print(process_report(rounds, costs, rss, count), flush=True)
+
+
+def compare_production(
+    model: Path, project: Path, levels: Sequence[int], turns: int, profile_seconds: int
+) -> Tuple[List[Row], Dict[str, float], Optional[List[str]]]:
+    """Items 3 and 4 of the module's description: the production profile against stock set up the same way."""
+    rows: List[Row] = []
+    memory: Dict[str, float] = {}
+    findings: Optional[List[str]] = None
+    stack = Stack(test_settings(WORKDIR / "stack", MODEL=str(model)))
+    stock_ports, stock_lb = [free_port() for _ in stack.rasa], free_port()
+    stock_balancer(stack, stock_ports, stock_lb)
+    stack.start()
+    try:
+        pool = family_messages()
+        rows += measure("ours", "1 Rasa server, direct", stack.rasa[0].url, pool, levels, turns)
+        balancer = f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"
+        rows += measure("ours", REPLICAS, balancer, pool, levels, turns)
+        rows += measure("ours", PUBLIC, stack.url, pool, levels, turns)
+        if profile_seconds:
+            findings = profile(stack.pid(stack.rasa[0].name), profile_seconds, stack.rasa[0].url, pool, RESULTS)
+        for server in stack.rasa:
+            memory[f"ours {server.name}"] = peak_rss_mb(stack.pid(server.name))
+        for server in stack.rasa:  # idle from here on; stopped so that stock's replicas have the machine alone
+            stack.stop_service(server.name)
+        replicas: List[Service] = []
+        try:
+            for service in stock_replicas(stack, project, stock_ports):
+                replicas.append(service.start(timeout=300))
+            rows += measure("stock", REPLICAS, f"http://127.0.0.1:{stock_lb}", stock_messages(project), levels,
+                            turns)
+            for service in replicas:
+                assert service.proc is not None
+                memory[f"stock {service.name}"] = peak_rss_mb(service.proc.pid)
+        finally:
+            for service in replicas:
+                service.stop()
+    finally:
+        stack.stop()
+
+    stock = stock_server(project).start(timeout=300)
+    try:
+        rows += measure("stock", "1 Rasa server, direct", stock.url, stock_messages(project), levels, turns)
+        assert stock.proc is not None
+        memory["stock rasa (in-memory store)"] = peak_rss_mb(stock.proc.pid)
+    finally:
+        stock.stop()
+
+    return rows, memory, findings
+
+
+def production_only(levels: Sequence[int], turns: int) -> None:
+    """The production comparison alone, on the models of the last full run (for measuring a change quickly)."""
+    model, project = WORKDIR / "models" / "benzo-family.tar.gz", WORKDIR / "stock"
+    if not model.exists() or not (project / "models").exists():
+        sys.exit("--production-only needs the models of a full `python -m bench` run in var/bench/")
+    shutil.rmtree(WORKDIR / "stack", ignore_errors=True)
+    (WORKDIR / "stack").mkdir()
+    (WORKDIR / "stack").chmod(0o755)
+    start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    rows, memory, _ = compare_production(model, project, levels, turns, 0)
+    end_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average at the start {start_load}, at the end {end_load}\n")
+    print(table(rows, memory, {}), flush=True)
 
 
 def main() -> None:
@@ -287,8 +457,19 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=10, help="turns per conversation")
     parser.add_argument("--rounds", type=int, default=5, help="alternating rounds of the process comparison")
     parser.add_argument("--profile", type=int, default=0, metavar="SECONDS", help="py-spy the assistant's server")
+    parser.add_argument("--processes-only", action="store_true",
+                        help="only the process comparison, on the models of the last run (var/bench; while working)")
+    parser.add_argument("--production-only", action="store_true",
+                        help="only the production comparison, on the models of the last run (var/bench)")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
+    if args.processes_only:
+        processes_only(args.rounds)
+        return
+    if args.production_only:
+        production_only(levels, args.turns)
+        return
+    start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     shutil.rmtree(WORKDIR, ignore_errors=True)
     (WORKDIR / "stack").mkdir(parents=True)
     for directory in (WORKDIR, WORKDIR / "stack"):
@@ -299,57 +480,20 @@ def main() -> None:
     print("training the assistant and the stock `rasa init` project ...", flush=True)
     model, ours_seconds = train(ROOT / "config.yml", WORKDIR / "models", "benzo-family")
     training = {"ours": ours_seconds, "stock": stock_project(WORKDIR)}
-    rows: List[Row] = []
-    memory: Dict[str, float] = {}
-    findings: Optional[List[str]] = None
-
     print("one process against one process ...", flush=True)
     project = WORKDIR / "stock"
-    pools = {"ours": family_messages(), "stock": stock_messages(project)}
-    started = make_run_server(WORKDIR, model)
-    try:
-        started.append(stock_server(project).start(timeout=300))
-        servers = {"ours": started[1].url, "stock": started[2].url}
-        rounds = process_rounds(servers, pools, [1, 20], args.rounds)
-        costs = turn_costs(servers, pools, args.rounds)
-        rss = {}
-        for bot, service in (("ours", started[1]), ("stock", started[2])):
-            assert service.proc is not None
-            rss[bot] = {"rss": peak_rss_mb(service.proc.pid, "VmRSS"), "peak": peak_rss_mb(service.proc.pid)}
-    finally:
-        for service in reversed(started):
-            service.stop()
+    rounds, costs, rss = compare_processes(model, project, args.rounds)
     processes = process_report(rounds, costs, rss, args.rounds)
     print(processes, flush=True)
 
-    stack = Stack(test_settings(WORKDIR / "stack", MODEL=str(model)))
-    stack.start()
-    try:
-        pool = family_messages()
-        rows += measure("ours", "1 Rasa server, direct", stack.rasa[0].url, pool, levels, args.turns)
-        balancer = f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"
-        rows += measure("ours", "2 Rasa servers, nginx", balancer, pool, levels, args.turns)
-        rows += measure("ours", "2 Rasa servers, nginx + web", stack.url, pool, levels, args.turns)
-        if args.profile:
-            findings = profile(stack.pid(stack.rasa[0].name), args.profile, stack.rasa[0].url, pool, RESULTS)
-        for server in stack.rasa:
-            memory[f"ours {server.name}"] = peak_rss_mb(stack.pid(server.name))
-    finally:
-        stack.stop()
-
-    stock = stock_server(project).start(timeout=300)
-    try:
-        rows += measure("stock", "1 Rasa server, direct", stock.url, stock_messages(project), levels, args.turns)
-        assert stock.proc is not None
-        memory["stock rasa"] = peak_rss_mb(stock.proc.pid)
-    finally:
-        stock.stop()
+    rows, memory, findings = compare_production(model, project, levels, args.turns, args.profile)
 
     report = table(rows, memory, training)
     command = " ".join(["python -m bench", *sys.argv[1:]])
     load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    text = (f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load average at the end "
-            f"{load_average}\n\n{processes}\n\nThe production profile against stock Rasa:\n\n{report}\n")
+    text = (f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load average at the start "
+            f"{start_load}, at the end {load_average}\n\n{processes}\n\nThe production profile against stock Rasa:\n\n"
+            f"{report}\n")
     if findings:
         text += "\nWhere the assistant's Rasa server spends its time (py-spy, share of samples):\n\n```\n"
         text += "\n".join(findings) + "\n```\n"

@@ -180,9 +180,11 @@ async def run_async(
     retries: int = 0,
     timeout: float = 120,
     on_turn: Optional[Callable[[int], None]] = None,
+    first_client: int = 0,
 ) -> Result:
-    """Every conversation, `concurrency` of them at a time, each from its own address (client_address); `on_turn(n)`
-    after each of the n turns answered so far."""
+    """Every conversation, `concurrency` of them at a time, each from its own address (client_address, numbered from
+    `first_client`: runs one after the other can use addresses of their own); `on_turn(n)` after each of the n turns
+    answered so far."""
     done = 0
 
     def count() -> None:
@@ -196,7 +198,7 @@ async def run_async(
 
     async def worker() -> None:
         while queue:
-            number = len(conversation_scripts) - len(queue)
+            number = first_client + len(conversation_scripts) - len(queue)
             sender, messages = queue.pop(0)
             async with client_session(url, number) as session:
                 results.append(await converse(session, url, sender, messages, retries, timeout, count))

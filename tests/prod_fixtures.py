@@ -16,13 +16,15 @@ from bench.load import Conversation, Result
 from bot.core.privacy import redact_all
 from scripts.prod.stack import Stack, test_settings
 
+PROVIDER = "https://provider.example"  # a site allowed to embed the widget (ALLOWED_ORIGINS)
+
 
 def start_stack(rasa_servers: int = 2) -> Stack:
     """The production profile on free ports, its state in a new directory under /tmp (readable by the `postgres`
     user, which pytest's own temporary directories are not)."""
     directory = Path(tempfile.mkdtemp(prefix="prod-test-"))
     directory.chmod(0o755)
-    return Stack(test_settings(directory, rasa_servers)).start()
+    return Stack(test_settings(directory, rasa_servers, ALLOWED_ORIGINS=PROVIDER)).start()
 
 
 def stop_stack(stack: Stack) -> None:

@@ -63,3 +63,28 @@ def test_the_loaded_classifier_is_column_major_and_predicts_as_rasa(trained: tup
     for ours_message, rasa_message in zip(loaded.process(new), expected, strict=True):
         assert ours_message.get("intent") == rasa_message.get("intent")
         assert ours_message.get("intent_ranking") == pytest.approx(rasa_message.get("intent_ranking"))
+
+
+def test_tfidf_rows_are_those_of_scipys_product_and_stacking() -> None:
+    """The weighting on the row's arrays gives the matrix the former sparse product with diag(idf), normalize and
+    hstack gave (same entries, same order), for one message and for several."""
+    from scipy.sparse import csr_matrix, diags, hstack
+    from sklearn.preprocessing import normalize
+
+    from bot.rasa import intent_classifier
+
+    def product_way(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
+        weighted = counts.astype(np.float64)
+        weighted.data = 1.0 + np.log(weighted.data)
+        return normalize(weighted @ diags(idf), norm="l2", copy=False)
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        blocks = [coo_matrix(rng.integers(0, 3, size=(1, width)) * (rng.random((1, width)) < 0.3))
+                  for width in (17, 23)]
+        idf = [1 + rng.random(17) * 4, 1 + rng.random(23) * 4]
+        pairs = list(zip(blocks, idf, strict=True))
+        ours = intent_classifier._side_by_side([intent_classifier._weigh(csr_matrix(b), i) for b, i in pairs])
+        theirs = hstack([product_way(csr_matrix(b), i) for b, i in pairs], format="csr")
+        assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
+        assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)

@@ -116,6 +116,37 @@ def test_the_model_gives_the_same_parses_and_answers_with_the_patches_as_with_ra
     assert any("911" in text for answer in without[1] for text in answer)
 
 
+def test_rule_matching_gives_rasas_rules_for_every_state_of_a_conversation(model: Path) -> None:
+    """The patched RulePolicy._get_possible_keys (longest rule, rules of the current state remembered) against
+    Rasa's, on the trained model's rules, for every prefix of a real conversation's states, twice (the second time
+    from what was remembered)."""
+    from rasa.core.agent import Agent
+    from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    agent = Agent.load(str(model))
+    [policy] = [node._component for node in agent.processor.graph_runner._instantiated_nodes.values()
+                if isinstance(node._component, RulePolicy)]
+
+    async def talk() -> Any:
+        for text in ["hello", "what is dbt", "she wants to die", "tell me more", "asdf", "thanks", "bye"]:
+            await agent.handle_text(text, sender_id="rules")
+        return await agent.tracker_store.retrieve("rules")
+
+    with patches.patched(ALL_OFF):
+        tracker = asyncio.run(talk())
+        states = DialogueStateTracker.past_states(tracker, agent.domain)
+    assert len(states) > 10
+    compared = 0
+    for lookup in (policy.lookup[RULES], policy.lookup.get(RULES_FOR_LOOP_UNHAPPY_PATH, {})):
+        for _ in range(2):
+            for end in range(1, len(states) + 1):
+                expected = patches._rasa_get_possible_keys(policy, lookup, states[:end])
+                assert patches._get_possible_keys(policy, lookup, states[:end]) == expected
+                compared += bool(expected)
+    assert compared > 10  # rules did match
+
+
 # ------------------------------------------------------------------------------------ installing, guarded
 def test_the_pinned_rasa_is_the_locked_one_and_the_installed_one() -> None:
     lock = (ROOT / "requirements.lock").read_text()
@@ -202,16 +233,16 @@ def test_a_server_started_without_the_patches_says_so(caplog: pytest.LogCaptureF
     with patches.patched({**ALL_OFF, "graph_in_order": True}):
         caplog.clear()
         patches.log_state()
-    [warning] = caplog.records
+    [warning, tensorflow] = caplog.records
+    assert tensorflow.getMessage() == "TensorFlow: loaded"  # this test process imported it
     assert warning.levelname == "WARNING"
-    assert "not installed: action_response_validator, event_class_cache, rule_key_cache, rule_lookback." in (
-        warning.getMessage()
-    )
+    missing = "action_response_validator, event_class_cache, rule_key_cache, rule_lookback, bounded_states."
+    assert f"not installed: {missing}" in warning.getMessage()
     assert "graph_in_order" not in warning.getMessage() and "python -m bot.rasa.cli run" in warning.getMessage()
     with patches.patched() as names:
         caplog.clear()
         patches.log_state()
-    [info] = caplog.records
+    [info, _] = caplog.records
     assert info.levelname == "INFO" and info.getMessage() == f"Rasa patches in place: {', '.join(names)}"
 
 
@@ -222,3 +253,4 @@ def test_the_rasa_server_runs_the_patched_code(rasa_server: Service) -> None:
     configured = [name for name, on in load_yaml(patches.CONFIG)["patches"].items() if on]
     assert f"Rasa patches in place: {', '.join(configured)}" in log
     assert "not installed" not in log
+    assert "TensorFlow: not loaded (the model has no TensorFlow component)" in log

@@ -4,17 +4,23 @@
     python -m bot.rasa.cli shell ...                                      make shell
 
 The served model, the shell and `rasa test` then run the code that ships; a plain `rasa` runs Rasa's own code.
-Training (tools.training) does not come through here: it runs Rasa's own code.
+Training (tools.training) does not come through here: it runs Rasa's own code. When the model being served has no
+TensorFlow component, TensorFlow is not loaded (bot.rasa.without_tensorflow): that is decided first, since importing
+the patches imports Rasa, which imports TensorFlow.
 """
 
 from __future__ import annotations
 
 import sys
 
-from bot.rasa import patches
+from bot.rasa import without_tensorflow
 
 
 def main() -> None:
+    if without_tensorflow.applies(sys.argv):
+        without_tensorflow.install()
+    from bot.rasa import patches
+
     patches.install()  # refuses a Rasa version other than config/patches.yml's, before Rasa starts
     from rasa.__main__ import main as rasa_main
 

@@ -9,6 +9,8 @@
 - `tfidf: true` weights each featurizer's counts as scikit-learn's TfidfTransformer(sublinear_tf=True) would
   (1 + log count, times the inverse document frequency learnt in training, unit length per featurizer), and `C`
   sets the regularisation Rasa's class leaves at 1.0. Chosen by cross-validation (README, "Understanding").
+- One message's row is built on its arrays (each count times its idf, the featurizers' blocks side by side):
+  SciPy's sparse product with a diagonal matrix and its stacking cost a sixth of a turn for a one-row matrix.
 """
 
 from __future__ import annotations
@@ -77,8 +79,8 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             if not sentence or message.get_dense_features(attribute=TEXT)[1] is not None:
                 rows.append(super()._create_X([message]))
             elif self.idf is not None:
-                weighed = [_weigh(csr_matrix(b), idf) for b, idf in zip(sentence, self.idf, strict=True)]
-                rows.append(hstack(weighed, format="csr"))
+                rows.append(_side_by_side([_weigh(csr_matrix(b), idf) for b, idf in zip(sentence, self.idf,
+                                                                                          strict=True)]))
             else:
                 rows.append(csr_matrix(sentence[0]) if len(sentence) == 1 else hstack(sentence, format="csr"))
         return rows[0] if len(rows) == 1 else vstack(rows, format="csr")
@@ -103,10 +105,30 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
 
 
 def _weigh(counts: csr_matrix, idf: np.ndarray) -> csr_matrix:
-    """Sublinear tf (1 + log count) times idf, scaled to unit length."""
+    """Sublinear tf (1 + log count) times idf, scaled to unit length.
+
+    For one row, the entries are those SciPy's product with diag(idf) gave, in its order (columns descending), so
+    the unit length is summed in the same order and the features are the same to the last bit."""
     weighted = counts.astype(np.float64)
     weighted.data = 1.0 + np.log(weighted.data)
-    return normalize(weighted @ diags(idf), norm="l2", copy=False)
+    if weighted.shape[0] != 1:
+        return normalize(weighted @ diags(idf), norm="l2", copy=False)
+    weighted.sum_duplicates()
+    order = slice(None, None, -1)
+    data = weighted.data[order] * idf[weighted.indices[order]]
+    row = csr_matrix((data, weighted.indices[order].copy(), weighted.indptr.copy()), shape=weighted.shape)
+    return normalize(row, norm="l2", copy=False)
+
+
+def _side_by_side(blocks: List[csr_matrix]) -> csr_matrix:
+    """scipy.sparse.hstack(blocks, format="csr") for one-row blocks, without going through COO."""
+    if len(blocks) == 1 or any(block.shape[0] != 1 for block in blocks):
+        return blocks[0] if len(blocks) == 1 else hstack(blocks, format="csr")
+    offsets = np.cumsum([0, *(block.shape[1] for block in blocks[:-1])])
+    data = np.concatenate([block.data for block in blocks])
+    indices = np.concatenate([block.indices + offset for block, offset in zip(blocks, offsets, strict=True)])
+    width = sum(block.shape[1] for block in blocks)
+    return csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, width))
 
 
 def _column_major(component: LogisticRegressionClassifier) -> None:

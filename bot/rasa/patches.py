@@ -13,10 +13,14 @@ refuses any other (they replace private Rasa code, which may change in any relea
   prediction (a tenth of a turn's CPU, growing with the conversation), and matches every rule against every state
   back to the start of the conversation although a rule only looks back as many states as it has. Here each key is
   parsed once (RulePolicy only reads the parsed rule), and matching stops after the longest rule's length, beyond
-  which Rasa's own check accepts every rule.
+  which Rasa's own check accepts every rule. The rules that match the current state (the first and most selective
+  check, against every rule) are remembered per state: the same intents and actions come back in every conversation.
 - The model's graph (NLU pipeline, policies) runs through dask's scheduler several times a turn; with one thread
   that is a fixed order of function calls, and the scheduling cost an eighth of a turn's CPU. Here the runner calls
   the same nodes with the same inputs in a topological order computed once per set of targets.
+- The policies rebuilt the states of the whole conversation at every prediction, so a turn cost more the longer the
+  conversation (a quarter of a turn's CPU at 20 turns). Here each policy gets the window it looks at, from states
+  kept up to date on the tracker as events arrive (bot/rasa/bounded_states.py).
 """
 
 from __future__ import annotations
@@ -31,13 +35,16 @@ from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.policy import Policy
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.core.settings import load_yaml
+from bot.rasa import bounded_states
 
 CONFIG = "config/patches.yml"
 logger = logging.getLogger(__name__)
@@ -83,10 +90,37 @@ def _rule_key_to_state(rule_key: Text) -> Any:
     return _rasa_rule_key_to_state(rule_key)
 
 
+FIRST_STATE_CACHE = 4096  # current states remembered per rule lookup (a state is an intent, entities, an action)
+
+
 def _get_possible_keys(self: RulePolicy, lookup: Dict[Text, Text], states: List[Any]) -> Set[Text]:
-    possible_keys = set(lookup.keys())
-    longest = max((len(_rule_key_to_state(key)) for key in possible_keys), default=0)
+    """RulePolicy._get_possible_keys, matching no further back than the longest rule, with the rules that match
+    the current state remembered per state (the same intents and actions come back in every conversation)."""
+    cache: Dict[int, Tuple[Dict[Text, Text], int, int, Dict[Any, frozenset]]] = self.__dict__.setdefault(
+        "_family_rule_index", {}
+    )
+    entry = cache.get(id(lookup))
+    if entry is None or entry[0] is not lookup or entry[1] != len(lookup):  # a new or changed lookup: start again
+        longest = max((len(_rule_key_to_state(key)) for key in lookup), default=0)
+        entry = cache[id(lookup)] = (lookup, len(lookup), longest, {})
+    _, _, longest, first = entry
+    if not states or longest == 0:
+        return set(lookup.keys())
+    try:
+        frozen: Any = DialogueStateTracker.freeze_current_state(states[-1])
+    except TypeError:  # an unhashable feature value: no remembering
+        frozen = None
+    matching = first.get(frozen) if frozen is not None else None
+    if matching is None:
+        matching = frozenset(key for key in lookup if self._is_rule_applicable(key, 0, states[-1]))
+        if frozen is not None:
+            if len(first) >= FIRST_STATE_CACHE:
+                first.clear()
+            first[frozen] = matching
+    possible_keys = set(matching)
     for index, state in enumerate(reversed(states)):
+        if index == 0:
+            continue
         if index >= longest:
             break  # every rule is shorter: RulePolicy._is_rule_applicable is True for all of them from here on
         possible_keys = {key for key in possible_keys if self._is_rule_applicable(key, index, state)}
@@ -147,6 +181,10 @@ PATCHES: Dict[str, List[Tuple[Any, str, Any, Any]]] = {
     ],
     "rule_lookback": [(RulePolicy, "_get_possible_keys", _get_possible_keys, _rasa_get_possible_keys)],
     "graph_in_order": [(DaskGraphRunner, "run", _run_in_order, _dask_run)],
+    "bounded_states": [
+        (DialogueStateTracker, "past_states", bounded_states.past_states, bounded_states.rasa_past_states),
+        (Policy, "_prediction_states", bounded_states.prediction_states, bounded_states.rasa_prediction_states),
+    ],
 }
 
 
@@ -217,6 +255,10 @@ def log_state() -> None:
         )
     else:
         logger.info("Rasa patches in place: %s", ", ".join(installed()) or "none")
+    from bot.rasa import without_tensorflow
+
+    logger.info("TensorFlow: %s", "not loaded (the model has no TensorFlow component)" if without_tensorflow.active()
+                else "loaded")
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -276,7 +277,9 @@ class Nginx:
             f"        server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in self.settings.rasa_ports
         )
         values = dict(self.settings.values, NGINX_DIR=str(self.dir), RASA_SERVERS=servers,
-                      RATE_LIMITED_BODY=rate_limited_body())
+                      RATE_LIMITED_BODY=rate_limited_body(), TOO_LARGE_BODY=calm_body(too_long_reply()),
+                      UNAVAILABLE_BODY=calm_body(unavailable_reply()),
+                      CORS_ORIGINS=cors_origins(self.settings["ALLOWED_ORIGINS"]))
         text = NGINX_TEMPLATE.read_text()
         for key, value in values.items():
             text = text.replace("{{" + key + "}}", value)
@@ -302,15 +305,45 @@ class Nginx:
         )
 
 
+def calm_body(text: str) -> str:
+    """A calm reply in Rasa's answer format, as JSON inside a single-quoted nginx string."""
+    body = json.dumps([{"recipient_id": "", "text": text}])
+    if "$" in body:  # nginx would read it as a variable, and its strings have no escape for it
+        raise ValueError(f"a reply nginx sends must not contain '$': {text!r}")
+    return body.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def rate_limited_body() -> str:
-    """nginx's 429 answer: config/web.yml's rate_limited_reply in Rasa's answer format (the web server's own 429
-    has the same text), as JSON inside a single-quoted nginx string."""
+    """nginx's 429 answer: config/web.yml's rate_limited_reply (the web server's own 429 has the same text)."""
     from bot.core.settings import web_settings
 
-    body = json.dumps([{"recipient_id": "", "text": web_settings()["rate_limited_reply"]}])
-    if "$" in body:  # nginx would read it as a variable, and its strings have no escape for it
-        raise ValueError("rate_limited_reply (config/web.yml) must not contain '$'")
-    return body.replace("\\", "\\\\").replace("'", "\\'")
+    return calm_body(web_settings()["rate_limited_reply"])
+
+
+def too_long_reply() -> str:
+    """A body over NGINX_MAX_BODY: the REST channel's reply to a message over its length (config/channel.yml)."""
+    from bot.core.settings import load_yaml
+
+    return str(load_yaml("config/channel.yml")["replies"]["too_long"])
+
+
+def unavailable_reply() -> str:
+    """No Rasa server answered: the web server proxy's reply in the same case (make run)."""
+    from bot.web.widget import UNAVAILABLE
+
+    return UNAVAILABLE
+
+
+def cors_origins(allowed: str) -> str:
+    """nginx map lines for ALLOWED_ORIGINS (comma-separated scheme://host[:port]; never "*")."""
+    lines = []
+    for origin in (item.strip().rstrip("/") for item in allowed.split(",")):
+        if not origin:
+            continue
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ValueError(f"ALLOWED_ORIGINS: {origin!r} is not scheme://host[:port]")
+        lines.append(f'        "{origin}" $http_origin;')
+    return "\n".join(lines)
 
 
 def reaping(pidfile: Path, cmd: List[str]) -> List[str]:
