@@ -68,6 +68,7 @@ NO_DANGER = [
     "this is killing me, i'm so tired",
     "i'm dying to know if rehab works",
     "what is dbt",
+    "should i confront her with the empty pill bottles",  # evidence of use, not an overdose
 ]
 
 
