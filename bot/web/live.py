@@ -73,17 +73,24 @@ def _off() -> tuple[Response, int]:
     return jsonify({"status": "off", "error": "live chat is off (config/provider.yml, live_chat)"}), 404
 
 
-@bp.route("/live/request", methods=["POST", "OPTIONS"])
-def request_live() -> Any:
+def _open() -> tuple[dict, Any, Any]:
+    """What both family endpoints check first: a preflight, a valid body, live chat switched on."""
     if request.method == "OPTIONS":
-        return _preflight()
+        return {}, None, _preflight()
     body, refusal = _body()
     if refusal:
-        return refusal
-    assert body is not None
+        return {}, None, refusal
     options = settings()
     if not options.enabled:
-        return _off()
+        return {}, None, _off()
+    return body or {}, options, None
+
+
+@bp.route("/live/request", methods=["POST", "OPTIONS"])
+def request_live() -> Any:
+    body, options, refusal = _open()
+    if refusal is not None:
+        return refusal
     wait = current_app.extensions["chat_limiter"].take(request.remote_addr or "")
     if wait:
         return jsonify({"status": "busy", "messages": [current_app.config["SETTINGS"]["rate_limited_reply"]]}), 429
@@ -100,15 +107,9 @@ def request_live() -> Any:
 
 @bp.route("/live/poll", methods=["POST", "OPTIONS"])
 def poll() -> Any:
-    if request.method == "OPTIONS":
-        return _preflight()
-    body, refusal = _body()
-    if refusal:
+    body, options, refusal = _open()
+    if refusal is not None:
         return refusal
-    assert body is not None
-    options = settings()
-    if not options.enabled:
-        return _off()
     after = body.get("after")
     after = after if isinstance(after, int) and not isinstance(after, bool) and after >= 0 else 0
     db = _db()
