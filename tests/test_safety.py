@@ -259,3 +259,17 @@ def test_the_component_asks_when_only_the_learned_net_sees_danger(component: Eme
     [message] = component.process([_classified(text, "ask_support_for_family", 0.6)])
     assert message.get("intent")["name"] == "safety_check_self_harm"
     assert message.get("safety")["outcome"] == ASKED and message.get("safety")["group"] == "learned"
+
+
+def test_a_not_now_topic_is_judged_against_the_next_topic_not_an_emergency(component: EmergencyOverride) -> None:
+    """The classifier's emergency intents are never answers: the FallbackClassifier's margin must compare the topic
+    with the next topic (found when 'what does an overdose look like' became 'Did you mean' at margin 0.15)."""
+    message = Message(data={"text": "what does an overdose look like"})
+    ranking = [{"name": "emergency_medical", "confidence": 0.5}, {"name": "ask_mixing_with_alcohol_or_opioids",
+                "confidence": 0.3}, {"name": "ask_signs_of_addiction", "confidence": 0.1}]
+    message.set("intent", ranking[0], add_to_output=True)
+    message.set("intent_ranking", ranking, add_to_output=True)
+    [message] = component.process([message])
+    names = [r["name"] for r in message.get("intent_ranking")]
+    assert names == ["ask_mixing_with_alcohol_or_opioids", "ask_signs_of_addiction"]
+    assert message.get("intent_ranking")[1]["confidence"] == pytest.approx(0.2)

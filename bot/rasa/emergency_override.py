@@ -103,6 +103,11 @@ class EmergencyOverride(GraphComponent):
         rest = [r for r in ranking if r.get("name") != top["name"]]
         if certain:
             rest = [{**r, "confidence": 0.0} for r in rest]
+        else:  # a topic kept or chosen: the classifier's emergency intents are never answers, so the margin
+            # the FallbackClassifier checks is the topic's over the next *topic*, renormalised as _best_topic does
+            emergency = sum(r.get("confidence", 0.0) for r in rest if r.get("name") in CLASSIFIER_EMERGENCIES)
+            rest = [{**r, "confidence": r.get("confidence", 0.0) / max(1e-9, 1.0 - emergency)}
+                    for r in rest if r.get("name") not in CLASSIFIER_EMERGENCIES]
         message.set(INTENT, top, add_to_output=True)
         message.set(INTENT_RANKING_KEY, [top] + rest, add_to_output=True)
 
