@@ -54,9 +54,11 @@ class LearnedNet:
     def _features(self, normal: List[str]):  # noqa: ANN202 - a SciPy sparse matrix
         return hstack([self.words.transform(normal), self.chars.transform(normal)]).tocsr()
 
-    def kind(self, text: str) -> Optional[str]:
-        """medical or self_harm when the message reads like an emergency (probability >= threshold), else None."""
-        probabilities = self.model.predict_proba(self._features([self.net.normalise(text)]))[0]
+    def kind(self, text: str, normal: Optional[str] = None) -> Optional[str]:
+        """medical or self_harm when the message reads like an emergency (probability >= threshold), else None.
+        `normal`: the text as SafetyNet.normalise already made it."""
+        normal = self.net.normalise(text) if normal is None else normal
+        probabilities = self.model.predict_proba(self._features([normal]))[0]
         if 1.0 - probabilities[self.none] < self.threshold:
             return None
         ranked = sorted((p, k) for p, k in zip(probabilities, self.model.classes_, strict=True) if k != NONE)

@@ -170,8 +170,9 @@ class SafetyNet:
         return found[0]
 
     # ------------------------------------------------------------------ deciding
-    def decide(self, text: str) -> Optional[SafetyDecision]:
-        normal = self.normalise(text)
+    def decide(self, text: str, normal: Optional[str] = None) -> Optional[SafetyDecision]:
+        """`normal`: the text already normalised, when the caller needs it too (bot.rasa.emergency_override)."""
+        normal = self.normalise(text) if normal is None else normal
         for figure in self.figures:
             normal = figure.sub(lambda m: " " * len(m.group(0)), normal)
         hits = self._hits(normal)
@@ -259,9 +260,9 @@ class SafetyNet:
         strong = any(p.search(sentence) for p in self.now_strong)
         return past, recent, strong, strong or any(p.search(sentence) for p in self.now_weak)
 
-    def language(self, text: str) -> str:
+    def language(self, text: str, normal: Optional[str] = None) -> str:
         """en or es: the language an emergency answer for this message starts in."""
-        return "es" if self._spanish(self.normalise(text)) else "en"
+        return "es" if self._spanish(self.normalise(text) if normal is None else normal) else "en"
 
     def _spanish(self, normal: str) -> bool:
         words = normal.split()

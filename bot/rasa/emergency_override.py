@@ -71,13 +71,14 @@ class EmergencyOverride(GraphComponent):
             return
         predicted: Dict[Text, Any] = message.get(INTENT) or {}
         ranking: List[Dict[Text, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
-        decision = self.net.decide(text)
+        normal = self.net.normalise(text)  # once: the patterns, the third net and the language all read it
+        decision = self.net.decide(text, normal)
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
-        learned_kind = self.learned.kind(text) if decision is None else None
+        learned_kind = self.learned.kind(text, normal) if decision is None else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
-            decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text))
+            decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
         if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:
-            decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text))
+            decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text, normal))
         topic = _best_topic(ranking)  # the classifier's best answer that is not an emergency
         if decision is not None and (topic is None or topic["confidence"] < self.net.topic_min):
             # danger mentioned in a question the classifier can't place: the source's own answer for that kind
