@@ -378,19 +378,7 @@
   }
 
   function post(message, signal) {
-    return window.fetch(SERVER + "/webhooks/rest/webhook", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ sender: state.sender, message: message }),
-      signal: signal,
-      credentials: "omit",
-      cache: "no-store",
-      referrerPolicy: "no-referrer",
-    }).then(function (response) {
-      return response.json().catch(function () { return null; }).then(function (body) {
-        return { status: response.status, body: body };
-      });
-    });
+    return postJson("/webhooks/rest/webhook", { sender: state.sender, message: message }, signal);
   }
 
   // One turn: the typing indicator while waiting, then the answers, or a visible error with "Retry".
@@ -454,11 +442,13 @@
 
   // ------------------------------------------------------------------ live hand-off (a person from the provider)
 
-  function postJson(path, payload) {
+  // every request of the widget: JSON, no cookies, no cache, no referrer; resolves to {status, body}
+  function postJson(path, payload, signal) {
     return window.fetch(SERVER + path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(payload),
+      signal: signal,
       credentials: "omit",
       cache: "no-store",
       referrerPolicy: "no-referrer",
