@@ -111,6 +111,35 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
     assert found is not None and found.intent == "emergency_both"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a question first, then a real situation with a time: the question frame no longer settles it
+        "is it bad if someone took like 20 of them? my brother says he did about an hour ago",
+        # a wish told in the present tense is still true, whenever it was said
+        "last week she said she wants to kill herself",
+        "a few days ago he told me he wants to end it all",
+    ],
+)
+def test_a_question_or_a_past_report_of_something_still_going_on_is_asked(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome == ASKED, found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "im scared he will overdose someday. hes not using right now as far as i know",  # a "now" that is negated
+        "she passed out after wine and her valium but she's up now and eating breakfast",
+        "her lips looked a little blue earlier but she was just cold, she's warmed up and totally fine now",
+        "what's the difference between being sleepy on valium and actually overdosing",
+    ],
+)
+def test_over_or_hypothetical_with_a_now_in_it_is_not_now(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome == NOT_NOW, found
+
+
 def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
     found = decided(net, "my son and an overdose")
     assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical"
@@ -162,7 +191,7 @@ def crisis_outcomes(path: str) -> dict:
 
 @pytest.mark.parametrize(
     "path", [f"tests/crisis_{name}.yml" for name in (
-    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6")]
+    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7")]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""

@@ -28,7 +28,7 @@ BLIND = PROJECT_ROOT / "tests" / "nlu_blind.yml"
 BLIND2 = PROJECT_ROOT / "tests" / "nlu_blind2.yml"   # the second blind set, written after the first was used
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
 DIALOGUE_SETS = ("tests/dialogues.yml", "tests/dialogues2.yml")
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", 2, 3, 4, 5, 6, 7))
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"

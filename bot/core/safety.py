@@ -48,6 +48,9 @@ _NON_WORD = re.compile(r"[^\w!?.,;\n]+")
 _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently)\b")
+# a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
+_PRESENT_WISH = re.compile(r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b")
+_NEGATED = re.compile(r"\b(?:not|never|no)\b")
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
@@ -219,7 +222,8 @@ class SafetyNet:
         # a sign this specific ("breathing 4 times a minute") is an emergency even inside "is it normal that ..."
         # and an "on purpose" beside an overdose happening now counts even in "what if he did it on purpose"
         if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
-            return NOT_NOW
+            # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation
+            return ASKED if self._strong_elsewhere(normal, clause) else NOT_NOW
         sentence = _span(_SENTENCE, normal, hit.start)
         if ("sentence",) + sentence not in cache:
             cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
@@ -232,7 +236,9 @@ class SafetyNet:
             if not clause_past:
                 return NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
-            return NOW if progressive or self._markers(normal[clause[0] : clause[1]])[3] else NOT_NOW
+            if progressive or self._markers(normal[clause[0] : clause[1]])[3]:
+                return NOW
+            return ASKED if hit.group.kind == SELF_HARM and _PRESENT_WISH.search(hit.text) else NOT_NOW
         if "recovered" not in cache:
             cache["recovered"] = any(p.search(normal) for p in self.recovered)
         if cache["recovered"]:  # "... she's up and fine this morning": over, whatever else the message says
@@ -247,6 +253,14 @@ class SafetyNet:
         if past and not strong:
             return NOT_NOW
         return NOW if weak else ASKED
+
+    def _strong_elsewhere(self, normal: str, clause: Tuple[int, int]) -> bool:
+        """Whether a strong now-marker ("an hour ago", "right now") stands outside the clause of a question."""
+        rest = normal[: clause[0]] + " . " + normal[clause[1] :]
+        return any(
+            any(p.search(part) for p in self.now_strong) and not _NEGATED.search(part)  # "not using right now"
+            for part in _CLAUSE.split(rest)
+        )
 
     def _markers(self, sentence: str) -> Tuple[bool, bool, bool, bool]:
         """Whether a sentence has a past, a recent, a strong-now and a (weak or strong) now marker."""
