@@ -49,7 +49,9 @@ _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently)\b")
 # a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
-_PRESENT_WISH = re.compile(r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b")
+_PRESENT_WISH = re.compile(
+    r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
+)
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
