@@ -122,6 +122,7 @@ class SafetyNet:
         self.misspellings: Dict[str, str] = {str(k): str(v) for k, v in (config.get("misspellings") or {}).items()}
         self.figures = compile_all(list(config.get("figures") or ()) + list(config.get("negations") or ()))
         self.frames = compile_all(config.get("frames") or ())
+        self.factive = compile_all(config.get("factive") or ())
         self.past = compile_all(config.get("past") or ())
         self.recent = compile_all(config.get("recent") or ())
         self.recovered = compile_all(config.get("recovered") or ())
@@ -217,7 +218,12 @@ class SafetyNet:
         clause = _span(_CLAUSE, normal, hit.start)
         if clause not in cache:  # where each frame of the clause starts
             text = normal[clause[0] : clause[1]]
-            starts = [m.start() + clause[0] for frame in self.frames for m in frame.finditer(text)]
+            starts = [
+                m.start() + clause[0]
+                for frame in self.frames
+                for m in frame.finditer(text)
+                if not any(f.match(text, m.start()) for f in self.factive)
+            ]
             cache[clause] = (starts, any(p.search(text) for p in self.past))
         frame_starts, clause_past = cache[clause]
         tense = hit.group.tense
