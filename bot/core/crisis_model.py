@@ -57,7 +57,7 @@ class LearnedNet:
     def kind(self, text: str, normal: Optional[str] = None) -> Optional[str]:
         """medical or self_harm when the message reads like an emergency (probability >= threshold), else None.
         `normal`: the text as SafetyNet.normalise already made it."""
-        normal = self.net.normalise(text) if normal is None else normal
+        normal = self.net.without_figures(self.net.normalise(text) if normal is None else normal)
         probabilities = self.model.predict_proba(self._features([normal]))[0]
         if 1.0 - probabilities[self.none] < self.threshold:
             return None

@@ -47,7 +47,7 @@ _REPEATS = re.compile(r"(\w)\1{2,}")
 _NON_WORD = re.compile(r"[^\w!?.,;\n]+")
 _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
-_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently)\b")
+_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
 # a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
 _PRESENT_WISH = re.compile(
     r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
@@ -95,7 +95,7 @@ class SafetyDecision:
 class _Group:
     name: str
     kind: str
-    tense: str  # state | critical (a state no question frame cancels) | event | mention | intent
+    tense: str  # state | critical (a state no question frame cancels) | event | mention | habit | intent
     patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
     required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
 
@@ -178,9 +178,7 @@ class SafetyNet:
     # ------------------------------------------------------------------ deciding
     def decide(self, text: str, normal: Optional[str] = None) -> Optional[SafetyDecision]:
         """`normal`: the text already normalised, when the caller needs it too (bot.rasa.emergency_override)."""
-        normal = self.normalise(text) if normal is None else normal
-        for figure in self.figures:
-            normal = figure.sub(lambda m: " " * len(m.group(0)), normal)
+        normal = self.without_figures(self.normalise(text) if normal is None else normal)
         hits = self._hits(normal)
         if not hits:
             return None
@@ -198,6 +196,12 @@ class SafetyNet:
         first = min(winners, key=lambda h: (h.group.tense == "intent", h.start))
         spanish = any(h.spanish for h in winners) or self._spanish(normal)
         return SafetyDecision(outcome, kind, first.text.strip(), first.group.name, "es" if spanish else "en")
+
+    def without_figures(self, normal: str) -> str:
+        """The normalised text with figures of speech and negations blanked out (same length, so spans agree)."""
+        for figure in self.figures:
+            normal = figure.sub(lambda m: " " * len(m.group(0)), normal)
+        return normal
 
     def _hits(self, normal: str) -> List[_Hit]:
         hits = []
@@ -231,7 +235,9 @@ class SafetyNet:
         # and an "on purpose" beside an overdose happening now counts even in "what if he did it on purpose"
         if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
             # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation
-            return ASKED if self._strong_elsewhere(normal, clause) else NOT_NOW
+            if self._strong_elsewhere(normal, clause) and not self._recovered(normal, cache):
+                return ASKED
+            return NOT_NOW
         sentence = _span(_SENTENCE, normal, hit.start)
         if ("sentence",) + sentence not in cache:
             cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
@@ -247,10 +253,10 @@ class SafetyNet:
             if progressive or self._markers(normal[clause[0] : clause[1]])[3]:
                 return NOW
             return ASKED if hit.group.kind == SELF_HARM and _PRESENT_WISH.search(hit.text) else NOT_NOW
-        if "recovered" not in cache:
-            cache["recovered"] = any(p.search(normal) for p in self.recovered)
-        if cache["recovered"]:  # "... she's up and fine this morning": over, whatever else the message says
+        if self._recovered(normal, cache):  # "... she's up and fine this morning": over, whatever else it says
             return NOT_NOW
+        if tense == "habit":  # "she takes too much": told as a habit, unless "tonight", "an hour ago" ...
+            return NOW if strong and not past else NOT_NOW
         if tense == "event":
             if past and not strong:
                 return NOT_NOW
@@ -261,6 +267,11 @@ class SafetyNet:
         if past and not strong:
             return NOT_NOW
         return NOW if weak else ASKED
+
+    def _recovered(self, normal: str, cache: Dict[Any, Any]) -> bool:
+        if "recovered" not in cache:
+            cache["recovered"] = any(p.search(normal) for p in self.recovered)
+        return bool(cache["recovered"])
 
     def _strong_elsewhere(self, normal: str, clause: Tuple[int, int]) -> bool:
         """Whether a strong now-marker ("an hour ago", "right now") stands outside the clause of a question."""
