@@ -158,7 +158,8 @@ class ActionClarify(Action):
     """Low or split confidence: "Did you mean ...?" with the likeliest topics, never a confident wrong answer.
 
     The FallbackClassifier (config.yml) decides when; config/followups.yml `clarify` says how many topics to offer
-    and the least confidence a topic needs to be offered. With none above it, the family is asked to rephrase."""
+    and the least confidence a topic needs to be offered. With none above it, a question about benzodiazepines or
+    treatment (config/followups.yml `in_field`) gets the honest "that isn't covered"; anything else, "rephrase"."""
 
     def name(self) -> Text:
         return "action_clarify"
@@ -183,6 +184,9 @@ class ActionClarify(Action):
         if not options and pointing:  # "how bad is that really?": more on the topic being talked about
             dispatcher.utter_message(text=follow["intro"].format(topic=titles().get(last, last)))
             return ActionTellMore().run(dispatcher, tracker, domain)
+        if not options and re.search(followups()["in_field"], (tracker.latest_message.get("text") or "").lower()):
+            dispatcher.utter_message(response="utter_ask_not_covered")  # about benzos, but no topic answers it
+            return []
         if not options:
             dispatcher.utter_message(text=" ".join(settings["rephrase"].split()))
             dispatcher.utter_message(response="utter_ask_topics")

@@ -167,6 +167,14 @@ def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
     assert "rephrase" in messages[0]["text"] and messages[1]["response"] == "utter_ask_topics"
 
 
+@pytest.mark.parametrize("text", ["are benzos opioids", "i heard fake bars have fentanyl in them, is that true"])
+def test_an_in_field_question_no_topic_fits_is_honestly_not_covered(text: str) -> None:
+    from actions.actions import ActionClarify
+
+    [message] = run(ActionClarify(), latest(text, [{"name": "ask_cbt", "confidence": 0.05}]))
+    assert message["response"] == "utter_ask_not_covered"
+
+
 def test_no_after_the_safety_check_answers_the_recorded_topic() -> None:
     from actions.actions import ActionAnswerAfterCheck
 
