@@ -154,6 +154,21 @@ class ActionAnswerAfterCheck(Action):
         return [SlotSet("last_topic", asked)] if asked in information_intents() else []
 
 
+def emergency_just_answered(tracker: Tracker) -> Optional[str]:
+    """The emergency response the previous turn gave, if any (the same rule as bot/rasa/nlg.py for topics)."""
+    user_seen = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if user_seen:
+                return None
+            user_seen = True
+        elif event.get("event") == "bot" and user_seen:
+            previous = (event.get("metadata") or {}).get("utter_action") or ""
+            if previous.startswith("utter_emergency_"):
+                return previous
+    return None
+
+
 class ActionClarify(Action):
     """Low or split confidence: "Did you mean ...?" with the likeliest topics, never a confident wrong answer.
 
@@ -165,6 +180,10 @@ class ActionClarify(Action):
         return "action_clarify"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        again = emergency_just_answered(tracker)
+        if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
+            dispatcher.utter_message(response=again)
+            return []
         settings = followups().get("clarify", {})
         ranking = tracker.latest_message.get("intent_ranking") or []
         named = titles()

@@ -167,6 +167,24 @@ def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
     assert "rephrase" in messages[0]["text"] and messages[1]["response"] == "utter_ask_topics"
 
 
+def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> None:
+    from actions.actions import ActionClarify
+
+    text = "hes lying on the couch crying, he wont talk to me"
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.4},
+             "intent_ranking": [{"name": "ask_rebuilding_trust", "confidence": 0.3}]}
+    events = [user("emergency_self_harm"), {"event": "bot", "text": "Please call or text 988 now",
+                                            "metadata": {"utter_action": "utter_emergency_self_harm"}},
+              {"event": "user", "text": text, "parse_data": parse}]
+    [message] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
+    assert message["response"] == "utter_emergency_self_harm"
+    # two turns later, or after another answer, it is a question like any other
+    later = [*events[:2], user("thank"), {"event": "bot", "text": "You're welcome",
+                                          "metadata": {"utter_action": "utter_thank"}}, events[2]]
+    [asked] = run(ActionClarify(), Tracker("t", {}, parse, later, False, None, {}, "action_listen"))
+    assert "Did you mean" in asked["text"]
+
+
 @pytest.mark.parametrize("text", ["are benzos opioids", "i heard fake bars have fentanyl in them, is that true"])
 def test_an_in_field_question_no_topic_fits_is_honestly_not_covered(text: str) -> None:
     from actions.actions import ActionClarify

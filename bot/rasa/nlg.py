@@ -4,6 +4,7 @@ When the safety net decided that danger is mentioned but not happening now (pars
 the first answer of the turn ends with "If this is happening right now, call 911" (and 988 for self-harm words),
 worded in config/safety.yml (`notes`). An answer that already gives 911 keeps
 its own words. A generator, not a rule, because the note belongs after whichever topic the classifier chose.
+The turn after an emergency answer repeats it instead of a weakly placed topic (`_emergency_again`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.core.safety import MEDICAL, SafetyNet
+from bot.core.settings import load_yaml, setting_path
 
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
@@ -26,6 +28,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:
+        if utter_action.startswith("utter_ask_") and utter_action != "utter_ask_topics":
+            utter_action = _emergency_again(tracker) or utter_action
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
@@ -45,3 +49,22 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
                     return None
                 return SafetyNet.from_settings().notes[MEDICAL if safety.get("kind") == MEDICAL else "self_harm"]
         return None
+
+
+def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
+    """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
+    `after_emergency_below`): in a crisis, a guessed topic must not replace the 911 / 988 guidance."""
+    below = float(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_below", 0.0))
+    user_seen = False
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            if user_seen:
+                return None
+            user_seen = True
+            if ((event.parse_data or {}).get("intent") or {}).get("confidence", 1.0) >= below:
+                return None
+        elif isinstance(event, BotUttered) and user_seen:  # the previous turn's answers, last first
+            previous = (event.metadata or {}).get("utter_action") or ""
+            if previous.startswith("utter_emergency_"):
+                return previous
+    return None

@@ -1,0 +1,63 @@
+"""bot/rasa/nlg.py: the closing line of a "not now" answer, and the emergency answer repeated the turn after one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.rasa.nlg import SafetyNoteNLG
+from tests.servers import ROOT
+
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+
+
+def said(text: str, intent: str, confidence: float, safety: Dict[str, Any] | None = None) -> UserUttered:
+    parse = {"intent": {"name": intent, "confidence": confidence}, **({"safety": safety} if safety else {})}
+    return UserUttered(text, intent=parse["intent"], parse_data=parse)
+
+
+def answered(utter_action: str) -> List[Event]:
+    return [ActionExecuted(utter_action), BotUttered("...", metadata={"utter_action": utter_action})]
+
+
+def generate(utter_action: str, events: List[Event]) -> Dict[str, Any]:
+    tracker = DialogueStateTracker.from_events("t", events, slots=DOMAIN.slots)
+    return asyncio.run(SafetyNoteNLG(domain=DOMAIN).generate(utter_action, tracker, "rest"))
+
+
+def emergency_text() -> str:
+    return generate("utter_emergency_self_harm", [])["text"]
+
+
+@pytest.fixture()
+def after_an_emergency() -> List[Event]:
+    return [said("he keeps saying he wants to die", "emergency_self_harm", 1.0), *answered("utter_emergency_self_harm")]
+
+
+def test_a_weakly_placed_topic_right_after_an_emergency_gets_the_emergency_answer_again(after_an_emergency) -> None:
+    crying = said("hes lying on the couch crying, he wont talk to me", "ask_rebuilding_trust", 0.3)
+    events = [*after_an_emergency, crying]
+    assert generate("utter_ask_rebuilding_trust", events)["text"] == emergency_text()
+
+
+def test_a_clear_question_after_an_emergency_is_answered(after_an_emergency) -> None:
+    events = [*after_an_emergency, said("what is dbt", "ask_dbt", 0.95)]
+    assert generate("utter_ask_dbt", events)["text"] == generate("utter_ask_dbt", [])["text"]
+
+
+def test_the_emergency_is_not_repeated_two_turns_later(after_an_emergency) -> None:
+    events = [*after_an_emergency, said("thank you", "thank", 0.99), *answered("utter_thank"),
+              said("what now", "ask_rebuilding_trust", 0.3)]
+    assert generate("utter_ask_rebuilding_trust", events)["text"] != emergency_text()
+
+
+def test_a_not_now_answer_ends_with_the_closing_line() -> None:
+    safety = {"outcome": "not_now", "kind": "medical"}
+    events = [said("what does an overdose look like", "ask_mixing_with_alcohol_or_opioids", 0.9, safety)]
+    text = generate("utter_ask_mixing_with_alcohol_or_opioids", events)["text"]
+    assert text.endswith("If this is happening right now, call 911.")
