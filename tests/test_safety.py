@@ -112,32 +112,25 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text",
+    "text, outcome",
     [
         # a question first, then a real situation with a time: the question frame no longer settles it
-        "is it bad if someone took like 20 of them? my brother says he did about an hour ago",
+        ("is it bad if someone took like 20 of them? my brother says he did about an hour ago", ASKED),
         # a wish told in the present tense is still true, whenever it was said
-        "last week she said she wants to kill herself",
-        "a few days ago he told me he wants to end it all",
+        ("last week she said she wants to kill herself", ASKED),
+        ("a few days ago he told me he wants to end it all", ASKED),
+        # over, or hypothetical, with a "now" in it
+        ("im scared he will overdose someday. hes not using right now as far as i know", NOT_NOW),  # negated now
+        ("she passed out after wine and her valium but she's up now and eating breakfast", NOT_NOW),
+        ("her lips looked a little blue earlier but she was just cold, she's warmed up and totally fine now", NOT_NOW),
+        ("what's the difference between being sleepy on valium and actually overdosing", NOT_NOW),
+        ("my mom takes too many pills", NOT_NOW),  # a habit
+        ("she takes way too many tonight, shes so sleepy", NOW),
     ],
 )
-def test_a_question_or_a_past_report_of_something_still_going_on_is_asked(net: SafetyNet, text: str) -> None:
+def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
     found = decided(net, text)
-    assert found is not None and found.outcome == ASKED, found
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "im scared he will overdose someday. hes not using right now as far as i know",  # a "now" that is negated
-        "she passed out after wine and her valium but she's up now and eating breakfast",
-        "her lips looked a little blue earlier but she was just cold, she's warmed up and totally fine now",
-        "what's the difference between being sleepy on valium and actually overdosing",
-    ],
-)
-def test_over_or_hypothetical_with_a_now_in_it_is_not_now(net: SafetyNet, text: str) -> None:
-    found = decided(net, text)
-    assert found is not None and found.outcome == NOT_NOW, found
+    assert found is not None and found.outcome == outcome, found
 
 
 def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
