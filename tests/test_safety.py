@@ -69,6 +69,8 @@ NO_DANGER = [
     "i'm dying to know if rehab works",
     "what is dbt",
     "should i confront her with the empty pill bottles",  # evidence of use, not an overdose
+    "my son swears he would never hurt himself",
+    "he says he cant breathe when his panic attacks hit, is that why he wants xanax",
 ]
 
 
@@ -126,6 +128,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("what's the difference between being sleepy on valium and actually overdosing", NOT_NOW),
         ("my mom takes too many pills", NOT_NOW),  # a habit
         ("she takes way too many tonight, shes so sleepy", NOW),
+        ("how would i know if he was overdosing? hes fine right now, i just lie awake worrying", NOT_NOW),
+        ("she said she's been saving her pills for when she's ready and that she's ready now", NOW),
+        ("he sent a group text thanking us all for being his friends and saying he's finally at peace", NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
@@ -184,7 +189,7 @@ def crisis_outcomes(path: str) -> dict:
 
 @pytest.mark.parametrize(
     "path", [f"tests/crisis_{name}.yml" for name in (
-    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9")]
+    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10")]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
