@@ -131,6 +131,8 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("how would i know if he was overdosing? hes fine right now, i just lie awake worrying", NOT_NOW),
         ("she said she's been saving her pills for when she's ready and that she's ready now", NOW),
         ("he sent a group text thanking us all for being his friends and saying he's finally at peace", NOW),
+        ("last night he wouldnt wake up after bars and we called 911. hes home now and acting normal", NOT_NOW),
+        ("my son dropped off his dog and said take care of him for me, i won't be around.", NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
@@ -189,7 +191,7 @@ def crisis_outcomes(path: str) -> dict:
 
 @pytest.mark.parametrize(
     "path", [f"tests/crisis_{name}.yml" for name in (
-    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10")]
+    "cases", "blind", "blind2", "blind3", "blind4", "blind5", "blind6", "blind7", "blind8", "blind9", "blind10", "blind11")]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""

@@ -245,8 +245,11 @@ class SafetyNet:
         if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
             # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
             # ... stopped her pills last week"); a "now" elsewhere ("used to cut himself, he's 30 now") does not
-            if any(p.search(normal[sentence[0] : sentence[1]]) for p in self.recovered):
+            text = normal[sentence[0] : sentence[1]]
+            if any(p.search(text) for p in self.recovered):
                 return NOT_NOW  # "passed out after wine ... she's up and fine this morning"
+            if (past or recent) and self._recovered(normal, cache):
+                return NOT_NOW  # "last night he wouldn't wake up ... we called 911. He's home now and acting normal"
             if not clause_past:
                 return NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
