@@ -208,10 +208,11 @@ class SafetyNet:
         for group in self.groups:
             if group.required:
                 found = [p.search(normal) for p in group.required]
-                if all(found):
+                if all(found):  # judged where its first (main) part stands: "how do you know if you have enough
+                    # ...? i have a lot of klonopin saved" is not a question about the pills saved
                     start = min(m.start() for m in found if m)
                     end = max(m.end() for m in found if m)
-                    hits.append(_Hit(group, start, end, normal[start:end], False))
+                    hits.append(_Hit(group, found[0].start(), end, normal[start:end], False))
                 continue
             for pattern, spanish in group.patterns:
                 for match in pattern.finditer(normal):
