@@ -96,7 +96,7 @@ def evaluation_messages() -> Dict[str, List[str]]:
     for name in ("tests/dialogues.yml", "tests/dialogues2.yml", "tests/dialogues3.yml"):
         dialogues = yaml.safe_load((ROOT / name).read_text())["dialogues"]
         sets[name] = [turn["user"] for dialogue in dialogues for turn in dialogue["turns"]]
-    blind = [f"blind{n}" for n in ("", 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)]
+    blind = [f"blind{n}" for n in ("", *range(2, 14))]
     for name in [f"tests/crisis_{n}.yml" for n in ("cases", *blind)]:
         sets[name] = [case["text"] for case in yaml.safe_load((ROOT / name).read_text())["cases"]]
     return sets

@@ -136,6 +136,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         # a question, then the main part of a combined sign in a sentence of its own
         ("how do you know if you have enough pills to not wake up. i have a lot of klonopin saved", NOW),
         ("my bf had a seizure in july when he ran out of his klonopin. hes been seizure free since", NOT_NOW),
+        # a conditional threat with a time is not a hypothetical
+        ("my brother said if he cant get more bars hes going to take his own life tonight", ASKED),
+        ("what should i do if he ever stops breathing", NOT_NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
@@ -193,7 +196,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 13))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 14))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""

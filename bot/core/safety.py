@@ -232,17 +232,17 @@ class SafetyNet:
             cache[clause] = (starts, any(p.search(text) for p in self.past))
         frame_starts, clause_past = cache[clause]
         tense = hit.group.tense
-        # a sign this specific ("breathing 4 times a minute") is an emergency even inside "is it normal that ..."
-        # and an "on purpose" beside an overdose happening now counts even in "what if he did it on purpose"
-        if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
-            # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation
-            if self._strong_elsewhere(normal, clause) and not self._recovered(normal, cache):
-                return ASKED
-            return NOT_NOW
         sentence = _span(_SENTENCE, normal, hit.start)
         if ("sentence",) + sentence not in cache:
             cache[("sentence",) + sentence] = self._markers(normal[sentence[0] : sentence[1]])
         past, recent, strong, weak = cache[("sentence",) + sentence]
+        # a sign this specific ("breathing 4 times a minute") is an emergency even inside "is it normal that ..."
+        # and an "on purpose" beside an overdose happening now counts even in "what if he did it on purpose"
+        if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
+            # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation;
+            # "if he can't get more bars he's going to take his own life tonight": a threat with a time
+            real = self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
+            return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
         if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
             # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
             # ... stopped her pills last week"); a "now" elsewhere ("used to cut himself, he's 30 now") does not
