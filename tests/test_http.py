@@ -206,16 +206,17 @@ def crisis_cases() -> list:
 
 def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -> None:
     """Issue 8 item 8: every case of the crisis tuning sets over HTTP, the action server down, one sender each.
-    An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish, "Llame ..."); a non-emergency's
-    first reply is never an emergency answer. All failures are collected and reported together."""
+    An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish: "Llame ..." or the question
+    "¿Está pasando ahora mismo? ..."); a non-emergency's first reply is never an emergency answer. All failures are
+    collected and reported together."""
     failures = []
     for number, case in enumerate(crisis_cases()):
         status, messages = turn(rasa_without_actions.url, f"crisis-{number}-{uuid.uuid4().hex[:8]}", case["text"])
         first = first_text(messages)
         if case["expect"] == "not_emergency":
             wrong = status != 200 or not first or first.startswith(EMERGENCY_STARTS)
-        elif case.get("lang") == "es":
-            wrong = not first.startswith("Llame")
+        elif case.get("lang") == "es":  # the emergency answer or the question, in Spanish first, with 911 / 988
+            wrong = not first.startswith(("Llame", "¿Está pasando")) or ("911" not in first and "988" not in first)
         else:
             wrong = "911" not in first and "988" not in first
         if wrong:
