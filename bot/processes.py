@@ -47,12 +47,28 @@ class Service:
     log: Path
     env: Dict[str, str] = field(default_factory=base_env)
     proc: Optional[subprocess.Popen] = None
+    # the port was picked by free_port(): if another socket takes it before the service binds it (an outgoing
+    # connection's ephemeral port, say), start again on a new one instead of failing
+    retry_port: bool = False
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 180) -> Service:
+        for _ in range(3 if self.retry_port else 1):
+            start_of_log = self.log.stat().st_size if self.log.exists() else 0
+            try:
+                return self._start(timeout)
+            except RuntimeError:
+                lost = "address already in use" in self.log.read_text(errors="replace")[start_of_log:]
+                if not (self.retry_port and lost):
+                    raise
+            old, self.port = str(self.port), free_port()
+            self.cmd = [str(self.port) if arg == old else arg for arg in self.cmd]
+        return self._start(timeout)
+
+    def _start(self, timeout: float) -> Service:
         self.proc = subprocess.Popen(
             self.cmd,
             cwd=ROOT,

@@ -18,14 +18,19 @@ __all__ = ["BIN", "MODEL", "ROOT", "SCREENSHOTS", "Service", "base_env", "free_p
 SCREENSHOTS = ROOT / "build" / "screenshots"
 
 
+def _free(service: Service, chosen: Optional[int]) -> Service:
+    service.retry_port = chosen is None  # a port picked here may be picked again if it is lost before binding
+    return service
+
+
 def action_server(workdir: Path, port: Optional[int] = None) -> Service:
-    port = port or free_port()
-    return action_service(port, workdir / f"actions-{port}.log")
+    chosen, port = port, port or free_port()
+    return _free(action_service(port, workdir / f"actions-{port}.log"), chosen)
 
 
 def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[int] = None) -> Service:
     """Rasa with the project's channel and tracker store, on its own SQLite file."""
-    port = port or free_port()
+    chosen, port = port, port or free_port()
     endpoints = workdir / f"endpoints-{port}.yml"
     endpoints.write_text(
         f"action_endpoint:\n  url: {action_url}\n  enable_selective_domain: true\n"
@@ -33,15 +38,15 @@ def rasa_server(workdir: Path, db_path: Path, action_url: str, port: Optional[in
         f"  dialect: sqlite\n  db: {db_path}\n"
         "nlg:\n  type: bot.rasa.nlg.SafetyNoteNLG\n"
     )
-    return rasa_service(port, endpoints, workdir / f"rasa-{port}.log")
+    return _free(rasa_service(port, endpoints, workdir / f"rasa-{port}.log"), chosen)
 
 
 def web_server(workdir: Path, rasa_url: str, database_url: str, port: Optional[int] = None, **env: str) -> Service:
-    port = port or free_port()
-    return web_service(
+    chosen, port = port, port or free_port()
+    return _free(web_service(
         port, workdir / f"web-{port}.log",
         RASA_URL=rasa_url, DATABASE_URL=database_url, SECRET_KEY_FILE=str(workdir / "secret"), **env,
-    )
+    ), chosen)
 
 
 class SourceAddress(HTTPAdapter):
