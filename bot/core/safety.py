@@ -24,6 +24,7 @@ from bot.core.settings import load_yaml, setting_path
 NOW, NOT_NOW, ASKED = "now", "not_now", "asked"
 MEDICAL, SELF_HARM, BOTH = "medical", "self_harm", "both"
 _URGENCY = {NOW: 3, ASKED: 2, NOT_NOW: 1}
+_BY_URGENCY = {urgency: outcome for outcome, urgency in _URGENCY.items()}
 
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
 # Contractions with an apostrophe; the apostrophe-less spellings (isnt, cant, hes) are in config/safety.yml.
@@ -182,10 +183,17 @@ class SafetyNet:
         hits = self._hits(normal)
         if not hits:
             return None
-        medical = any(h.group.kind == MEDICAL for h in hits)
         cache: Dict[Any, Any] = {}
-        # an "on purpose" only counts beside a medical hit, and then makes it both kinds
-        judged = [(self._judge(h, normal, cache), h) for h in hits if h.group.tense != "intent" or medical]
+        judged = [(self._judge(h, normal, cache), h) for h in hits if h.group.tense != "intent"]
+        # an "on purpose" only counts beside a medical hit that is not merely mentioned, and then makes it both
+        # kinds, no more urgent than that hit ("can you have a seizure if you stop? she's thinking of quitting on
+        # purpose" is a question)
+        medical = max((_URGENCY[o] for o, h in judged if h.group.kind == MEDICAL), default=0)
+        if medical > _URGENCY[NOT_NOW]:
+            for hit in hits:
+                if hit.group.tense == "intent":
+                    outcome = self._judge(hit, normal, cache)
+                    judged.append((min(outcome, _BY_URGENCY[medical], key=_URGENCY.__getitem__), hit))
         if not judged:
             return None
         top = max(_URGENCY[outcome] for outcome, _ in judged)
