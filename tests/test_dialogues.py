@@ -1,9 +1,9 @@
-"""Whole family conversations (tests/dialogues.yml, dialogues2.yml, dialogues3.yml, written independently) over HTTP.
+"""Whole family conversations (tests/dialogues*.yml, written independently) over HTTP.
 
 `make eval` reports the turn accuracy against the issue's target; this test holds what must never happen - an
 information turn answered with "Call 911 now" or the 988 answer, an emergency turn without 911 / 988 - and keeps
 accuracy from sliding back below where each set stood when it was first run, before any change made for it
-(68%, 80% and 71.9%).
+(68%, 80%, 71.9% and 72.3%).
 """
 
 from __future__ import annotations
@@ -18,7 +18,10 @@ from tools.dialogues import Turn, run, summary
 EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked"}
 
 
-FIRST_RUN = {"tests/dialogues.yml": 0.68, "tests/dialogues2.yml": 0.80, "tests/dialogues3.yml": 0.71}
+FIRST_RUN = {
+    "tests/dialogues.yml": 0.68, "tests/dialogues2.yml": 0.80,
+    "tests/dialogues3.yml": 0.71, "tests/dialogues4.yml": 0.72,
+}
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked"}
 
 

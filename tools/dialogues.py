@@ -100,11 +100,12 @@ def run(say: Callable[[str, str], List[dict]], path: str = "tests/dialogues.yml"
 
 def summary(turns: List[Turn]) -> Dict[str, float]:
     n = len(turns)
-    emergencies = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked"}
+    emergencies = {"emergency_medical", "emergency_self_harm", "emergency_both"}
     information = [t for t in turns if not {"emergency_medical", "emergency_self_harm"} & set(t.expected)]
     return {
         "turns": n,
         "turn_accuracy": sum(t.right for t in turns) / n,
         "asked_to_clarify": sum(t.key == "clarify" for t in turns) / n,
         "information_turns_answered_as_emergency": sum(t.key in emergencies for t in information),
+        "information_turns_asked_if_happening_now": sum(t.key == "asked" for t in information),
     }

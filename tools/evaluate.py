@@ -27,9 +27,12 @@ HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
 BLIND = PROJECT_ROOT / "tests" / "nlu_blind.yml"
 BLIND2 = PROJECT_ROOT / "tests" / "nlu_blind2.yml"   # the second blind set, written after the first was used
 BLIND3 = PROJECT_ROOT / "tests" / "nlu_blind3.yml"   # the third, written before the third round of data changes
+BLIND4 = PROJECT_ROOT / "tests" / "nlu_blind4.yml"   # the fourth, written before the fourth round
+BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIND2),
+              ("blind3", "third blind set", BLIND3), ("blind4", "fourth blind set", BLIND4))
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-DIALOGUE_SETS = ("tests/dialogues.yml", "tests/dialogues2.yml", "tests/dialogues3.yml")
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 15)))
+DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", 2, 3, 4))
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 16)))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
@@ -384,18 +387,11 @@ def main() -> None:
         print_report(r, args.verbose)
         results["holdout"] = asdict(r)
     if "blind" in wanted:
-        print("\n== blind set (tests/nlu_blind.yml: written independently, only evaluated) ==")
-        r = evaluate(args.model, BLIND)
-        print_report(r, args.verbose)
-        results["blind"] = asdict(r)
-        print("\n== second blind set (tests/nlu_blind2.yml: written independently, only evaluated) ==")
-        r = evaluate(args.model, BLIND2)
-        print_report(r, args.verbose)
-        results["blind2"] = asdict(r)
-        print("\n== third blind set (tests/nlu_blind3.yml: written independently, only evaluated) ==")
-        r = evaluate(args.model, BLIND3)
-        print_report(r, args.verbose)
-        results["blind3"] = asdict(r)
+        for key, title, path in BLIND_SETS:
+            print(f"\n== {title} ({path.relative_to(PROJECT_ROOT)}: written independently, only evaluated) ==")
+            r = evaluate(args.model, path)
+            print_report(r, args.verbose)
+            results[key] = asdict(r)
     if "cv" in wanted and args.cv:
         print(f"\n== {args.cv}-fold cross-validation on data/nlu.yml (thresholds are tuned here) ==")
         cv = cross_validation(args.cv)
@@ -429,7 +425,8 @@ def main() -> None:
         for path, d in dialogue_report(verbose=args.verbose).items():
             print(f"{path}: {d['turns']} turns: turn accuracy {d['turn_accuracy']:.1%}, asked to clarify "
                   f"{d['asked_to_clarify']:.1%}, information turns answered as an emergency "
-                  f"{d['information_turns_answered_as_emergency']}")
+                  f"{d['information_turns_answered_as_emergency']}, asked 'is this happening now?' "
+                  f"{d['information_turns_asked_if_happening_now']}")
             results[f"dialogues:{path}"] = d
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
