@@ -60,3 +60,16 @@ def test_turn_accuracy_does_not_slide_back(turns: List[Turn], dialogue_set: str)
     figures = summary(turns)
     assert figures["turns"] >= 100
     assert figures["turn_accuracy"] >= FIRST_RUN[dialogue_set], len([t for t in turns if not t.right])
+
+
+def test_every_answer_is_told_apart_by_the_scorer() -> None:
+    """Answers that open with the same source sentence (memory problems and signs of addiction; the stages of
+    recovery and detox) must each score as themselves: with 60-character prefixes both scored as the first."""
+    from bot.core.settings import load_yaml
+    from tools.dialogues import SPECIAL, answer_key
+
+    for name, variations in load_yaml("domain.yml")["responses"].items():
+        for variation in variations:
+            text = variation.get("text", "")
+            if text and "{" not in text:
+                assert answer_key([{"text": text}]) == SPECIAL.get(name, name.removeprefix("utter_")), name

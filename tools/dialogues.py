@@ -30,7 +30,7 @@ SPECIAL = {
     "utter_topics": "ask_topics",
     "utter_ask_topics": "ask_topics",
 }
-PREFIX_CHARS = 60
+PREFIX_CHARS = 200  # long enough to tell apart answers that open with the same source sentence
 
 
 def _plain(text: str) -> str:
