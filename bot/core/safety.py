@@ -53,6 +53,7 @@ _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
 _PRESENT_WISH = re.compile(
     r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
 )
+_NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b")
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
@@ -249,7 +250,9 @@ class SafetyNet:
         if tense not in ("critical", "intent") and any(start <= hit.start for start in frame_starts):
             # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation;
             # "if he can't get more bars he's going to take his own life tonight": a threat with a time
-            real = self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
+            # "is it bad if she had a few bars tonight and now she's snoring weird": the question states a present sign
+            real = (self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
+                    or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end)))
             return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
         if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
             # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
