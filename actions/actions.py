@@ -192,7 +192,8 @@ class ActionClarify(Action):
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
         in_context = self._in_context(candidates, last, domain, settings) or (
-            self._offered(candidates, last, domain, follow) if pointing else None
+            (self._named(tracker.latest_message.get("text") or "", last, domain, follow)
+             or self._offered(candidates, last, domain, follow)) if pointing else None
         )
         if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain
             dispatcher.utter_message(response=f"utter_{in_context}")
@@ -221,6 +222,14 @@ class ActionClarify(Action):
         answer = (domain.get("responses", {}).get(f"utter_{last}") or [{}])[0]
         related = {last, followups().get("next", {}).get(last)}
         return related | {b.get("payload", "").lstrip("/") for b in answer.get("buttons", [])}
+
+    @classmethod
+    def _named(cls, text: str, last: str, domain: Dict[Text, Any], follow: Dict[str, Any]) -> Optional[str]:
+        """The one offered topic a follow-up names by what it is about (config/followups.yml `about`), if any."""
+        about = follow.get("about") or {}
+        choices = cls._related(last, domain) | (set(about) if last in about else set())
+        named = [t for t, words in about.items() if t in choices and t != last and re.search(words, text.lower())]
+        return named[0] if len(named) == 1 else None
 
     @classmethod
     def _offered(

@@ -231,6 +231,23 @@ def test_a_follow_up_picks_the_offered_topic_the_classifier_clearly_prefers() ->
                                            last_topic="ask_therapy_options"))
     assert answer["response"] == "utter_ask_dbt"
     close = [{"name": "ask_dbt", "confidence": 0.09}, {"name": "ask_cbt", "confidence": 0.08}]
-    intro, _ = run(ActionClarify(), latest("which of the two is about emotions", close,
+    intro, _ = run(ActionClarify(), latest("which of the two works better", close,
                                            last_topic="ask_therapy_options"))
     assert intro["text"] == "More on Therapy options:"  # too close to call: more on the topic being talked about
+
+
+def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic() -> None:
+    """The classifier can't tell DBT from CBT by "emotions" or "thoughts"; the source's own words for each can."""
+    from actions.actions import ActionClarify
+
+    unsure = [{"name": "ask_therapy_options", "confidence": 0.12}, {"name": "out_of_scope", "confidence": 0.08}]
+    [answer] = run(ActionClarify(), latest("which of those is the one about emotions", unsure,
+                                           last_topic="ask_therapy_options"))
+    assert answer["response"] == "utter_ask_dbt"
+    # a sibling of the last topic: after the DBT answer, "the other one, the thoughts one" is CBT
+    [answer] = run(ActionClarify(), latest("and the other one, the thoughts one", unsure, last_topic="ask_dbt"))
+    assert answer["response"] == "utter_ask_cbt"
+    # naming two at once ("feelings or thoughts?") decides nothing
+    [answer, *_] = run(ActionClarify(), latest("is that about feelings or thoughts", unsure,
+                                               last_topic="ask_therapy_options"))
+    assert answer.get("response") not in ("utter_ask_dbt", "utter_ask_cbt")
