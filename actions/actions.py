@@ -85,7 +85,8 @@ class ActionTellMore(Action):
         if more is None:
             dispatcher.utter_message(text=NOTHING_MORE)
             dispatcher.utter_message(response="utter_ask_topics")
-        else:
+        else:  # said which topic this is more on: its sentences may open like another topic's answer
+            dispatcher.utter_message(text=followups()["followup"]["intro"].format(topic=titles().get(topic, topic)))
             dispatcher.utter_message(text=more, buttons=short_answer.get("buttons", []))
         return [SlotSet("more_shown", f"{topic}:{page + 1}")]
 
@@ -191,9 +192,10 @@ class ActionClarify(Action):
         last = tracker.get_slot("last_topic")
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
-        in_context = self._in_context(candidates, last, domain, settings) or (
-            (self._named(tracker.latest_message.get("text") or "", last, domain, follow)
-             or self._offered(candidates, last, domain, follow)) if pointing else None
+        in_context = (
+            self._in_context(candidates, last, domain, settings)
+            or (self._named(tracker.latest_message.get("text") or "", last, domain, follow) if last else None)
+            or (self._offered(candidates, last, domain, follow) if pointing else None)
         )
         if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain
             dispatcher.utter_message(response=f"utter_{in_context}")
@@ -202,7 +204,6 @@ class ActionClarify(Action):
             r["name"] for r in candidates if r.get("confidence", 0) >= settings.get("min", 0.1)
         ][: int(settings.get("options", 3))]
         if not options and pointing:  # "how bad is that really?": more on the topic being talked about
-            dispatcher.utter_message(text=follow["intro"].format(topic=titles().get(last, last)))
             return ActionTellMore().run(dispatcher, tracker, domain)
         if not options and re.search(followups()["in_field"], (tracker.latest_message.get("text") or "").lower()):
             dispatcher.utter_message(response="utter_ask_not_covered")  # about benzos, but no topic answers it

@@ -174,7 +174,8 @@ def test_files_txt_lists_exactly_the_files_the_actions_read(shipped: Dict[str, A
 
 def test_the_shipped_actions_answer_from_the_source_copy(shipped: Dict[str, Any]) -> None:
     results = shipped["results"]
-    [more] = results["action_tell_more"]["responses"]
+    intro, more = results["action_tell_more"]["responses"]
+    assert intro["text"].startswith("More on ")
     source = setting_path("source_text").read_text()
     assert more["text"] and more["text"].split(". ")[0] in source
     following = load_yaml("config/followups.yml")["next"]["ask_withdrawal_symptoms"]

@@ -82,9 +82,10 @@ def test_worried_parent_journey(rasa_server: Service, sender: str) -> None:
 def test_tell_me_more_continues_the_last_topic(rasa_server: Service, sender: str) -> None:
     url = rasa_server.url
     first = texts(say(url, sender, "what are the signs someone is addicted to benzos"))
-    more = say(url, sender, "tell me more")
-    assert more[0]["text"] and more[0]["text"] not in first
-    assert more[0].get("buttons")
+    intro, more = say(url, sender, "tell me more")
+    assert intro["text"] == "More on Signs to look for:"
+    assert more["text"] and more["text"] not in first
+    assert more.get("buttons")
 
 
 def test_a_button_payload_answers_its_topic(rasa_server: Service, sender: str) -> None:
@@ -108,9 +109,9 @@ def test_conversation_survives_a_restart(rasa_server: Service, sender: str) -> N
     rasa_server.stop()
     rasa_server.start()
     assert rasa_server.proc.pid != before and rasa_server.proc.poll() is None
-    more = say(rasa_server.url, sender, "tell me more")
-    assert more[0]["text"] and more[0]["text"] not in texts(first)
-    assert more[0]["buttons"] == first[0]["buttons"]  # the related topics of the answer given before the restart
+    _, more = say(rasa_server.url, sender, "tell me more")
+    assert more["text"] and more["text"] not in texts(first)
+    assert more["buttons"] == first[0]["buttons"]  # the related topics of the answer given before the restart
     events = stored_events(rasa_server.db_path, sender)
     assert [e["text"] for e in events if e["event"] == "user"] == [
         "what are the signs someone is addicted to benzos", "tell me more",
