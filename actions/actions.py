@@ -193,8 +193,8 @@ class ActionClarify(Action):
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
         in_context = (
-            self._in_context(candidates, last, domain, settings)
-            or (self._named(tracker.latest_message.get("text") or "", last, domain, follow) if last else None)
+            (self._named(tracker.latest_message.get("text") or "", last, domain, follow) if last else None)
+            or self._in_context(candidates, last, domain, settings)
             or (self._offered(candidates, last, domain, follow) if pointing else None)
         )
         if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain

@@ -249,6 +249,11 @@ def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic()
     # a sibling of the last topic: after the DBT answer, "the other one, the thoughts one" is CBT
     [answer] = run(ActionClarify(), latest("and the other one, the thoughts one", unsure, last_topic="ask_dbt"))
     assert answer["response"] == "utter_ask_cbt"
+    # naming comes before the classifier's guess of the last topic itself
+    last_again = [{"name": "ask_therapy_options", "confidence": 0.25}, {"name": "ask_dbt", "confidence": 0.1}]
+    [answer] = run(ActionClarify(), latest("which of the two is about emotions?", last_again,
+                                           last_topic="ask_therapy_options"))
+    assert answer["response"] == "utter_ask_dbt"
     # naming two at once ("feelings or thoughts?") decides nothing
     [answer, *_] = run(ActionClarify(), latest("is that about feelings or thoughts", unsure,
                                                last_topic="ask_therapy_options"))
