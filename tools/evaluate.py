@@ -239,8 +239,9 @@ def evaluate(model: Path = MODEL, path: Path = HOLDOUT) -> Report:
 
 def crisis_report(model: Path, paths: List[Path]) -> List[Tuple[str, Dict[str, float]]]:
     """Each crisis set through the whole NLU pipeline: how many emergencies got the emergency answer or the
-    "is this happening now?" question (both carry 911 / 988) in the first reply, with 988 when self-harm was
-    involved and in Spanish when the message was Spanish; how many non-emergencies got either."""
+    "is this happening now?" question (both carry 911 / 988) in the first reply; with 988 first when self-harm was
+    involved (the self-harm, both or asked answer; the medical answer names 988 too, after 911); in Spanish when the
+    message was Spanish; how many non-emergencies got either."""
     import yaml
     from rasa.core.agent import Agent
 
@@ -416,7 +417,7 @@ def main() -> None:
         paths = [PROJECT_ROOT / "tests" / f"{name}.yml" for name in CRISIS_SETS]
         for name, row in crisis_report(args.model, paths):
             print(f"{name}: {row['emergencies']} emergencies, recall {row['recall']:.1%} "
-                  f"(asked {row['asked_emergencies']:.1%}), self-harm with 988 {row['self_harm_with_988']:.1%}, "
+                  f"(asked {row['asked_emergencies']:.1%}), self-harm with 988 first {row['self_harm_with_988']:.1%}, "
                   f"Spanish answered in Spanish {row['spanish_in_spanish']:.1%}; {row['others']} non-emergencies, "
                   f"emergency answer first {row['false_alarm_rate']:.1%}, asked {row['asked_rate']:.1%}")
             results[f"crisis:{name}"] = row
