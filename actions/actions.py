@@ -193,7 +193,7 @@ class ActionClarify(Action):
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
         in_context = (
-            (self._named(tracker.latest_message.get("text") or "", last, domain, follow) if last else None)
+            (self._named(tracker.latest_message.get("text") or "", last, domain, follow, pointing) if last else None)
             or self._in_context(candidates, last, domain, settings)
             or (self._offered(candidates, last, domain, follow) if pointing else None)
         )
@@ -225,10 +225,13 @@ class ActionClarify(Action):
         return related | {b.get("payload", "").lstrip("/") for b in answer.get("buttons", [])}
 
     @classmethod
-    def _named(cls, text: str, last: str, domain: Dict[Text, Any], follow: Dict[str, Any]) -> Optional[str]:
-        """The one offered topic a follow-up names by what it is about (config/followups.yml `about`), if any."""
+    def _named(
+        cls, text: str, last: str, domain: Dict[Text, Any], follow: Dict[str, Any], pointing: bool = False
+    ) -> Optional[str]:
+        """The one offered topic a follow-up names by what it is about (config/followups.yml `about`), if any; a
+        message that points back ("which of those is about emotions") may name any of them."""
         about = follow.get("about") or {}
-        choices = cls._related(last, domain) | (set(about) if last in about else set())
+        choices = cls._related(last, domain) | (set(about) if last in about or pointing else set())
         named = [t for t, words in about.items() if t in choices and t != last and re.search(words, text.lower())]
         return named[0] if len(named) == 1 else None
 

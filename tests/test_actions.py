@@ -249,6 +249,9 @@ def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic()
     # a sibling of the last topic: after the DBT answer, "the other one, the thoughts one" is CBT
     [answer] = run(ActionClarify(), latest("and the other one, the thoughts one", unsure, last_topic="ask_dbt"))
     assert answer["response"] == "utter_ask_cbt"
+    # pointing back names one even when the last answer was not about therapy (a missed question before it)
+    [answer] = run(ActionClarify(), latest("which of those is about emotions", unsure, last_topic="ask_find_treatment"))
+    assert answer["response"] == "utter_ask_dbt"
     # naming comes before the classifier's guess of the last topic itself
     last_again = [{"name": "ask_therapy_options", "confidence": 0.25}, {"name": "ask_dbt", "confidence": 0.1}]
     [answer] = run(ActionClarify(), latest("which of the two is about emotions?", last_again,
