@@ -34,6 +34,8 @@ MEDICAL = [
     "is it normal that shes only breathing like 4 times a minute??",  # a question frame does not cancel this sign
     "ive been shaking him for 5 min and nothing",
     "bro is blue around the mouth",
+    "she took her xanax with wine and wont wake up, could it be the pills?",  # not an everyday sign: still now
+    "she's nodding off after her bars and vodka right now, is that the xanax",  # soft, but a strong now-marker
 ]
 SELF_HARM = [
     "she says she wants to die",
@@ -59,6 +61,7 @@ NOT_NOW_CASES = [
     "can benzos make you suicidal?",
     "she feels like she can't breathe during her panic attacks, is that withdrawal?",
     "my brother used to cut himself in high school, hes 30 now",  # the "now" is not in the cutting's clause
+    "nan keeps nodding off mid conversation, is that the benzos",  # an everyday sign asked about (`attribution`)
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -71,6 +74,7 @@ NO_DANGER = [
     "should i confront her with the empty pill bottles",  # evidence of use, not an overdose
     "my son swears he would never hurt himself",
     "he says he cant breathe when his panic attacks hit, is that why he wants xanax",
+    "ok thanks, take care bye",  # a goodbye to the assistant, not a farewell after pills
 ]
 
 
@@ -196,7 +200,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 18))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 19))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""

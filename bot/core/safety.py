@@ -100,6 +100,7 @@ class _Group:
     tense: str  # state | critical (a state no question frame cancels) | event | mention | habit | intent
     patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
     required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
+    soft: bool = False  # a sign families also see every day: a question about its cause makes it not now
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class SafetyNet:
         self.frames = compile_all(config.get("frames") or ())
         self.factive = compile_all(config.get("factive") or ())
         self.past = compile_all(config.get("past") or ())
+        self.attribution = compile_all(config.get("attribution") or ())
         self.recent = compile_all(config.get("recent") or ())
         self.recovered = compile_all(config.get("recovered") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
@@ -144,6 +146,7 @@ class SafetyNet:
                     patterns=tuple((p, False) for p in compile_all(english))
                     + tuple((p, True) for p in compile_all(spanish_patterns)),
                     required=compile_all(group.get("all") or ()),
+                    soft=bool(group.get("soft")),
                 )
             )
         vocabulary = set(config.get("keywords") or ())
@@ -254,6 +257,8 @@ class SafetyNet:
             real = (self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
                     or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end)))
             return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
+        if hit.group.soft and not strong and any(p.search(normal, *sentence) for p in self.attribution):
+            return NOT_NOW  # "nan keeps nodding off mid conversation, is that the benzos?"
         if tense in ("state", "intent", "critical"):  # a present condition: only a past marker in its own clause
             # cancels it, and not when the verb or a now-marker of that clause says it is going on ("is convulsing
             # ... stopped her pills last week"); a "now" elsewhere ("used to cut himself, he's 30 now") does not
