@@ -187,6 +187,11 @@ class ActionClarify(Action):
             return []
         settings = followups().get("clarify", {})
         ranking = tracker.latest_message.get("intent_ranking") or []
+        social = list(settings.get("social") or ())
+        top_two = [r.get("name") for r in ranking if r.get("name") != "nlu_fallback"][:2]
+        if len(top_two) == 2 and all(name in social for name in top_two):
+            dispatcher.utter_message(response=f"utter_{min(top_two, key=social.index)}")
+            return []
         named = titles()
         candidates = [r for r in ranking if answerable(r.get("name")) and r["name"] in named]
         last = tracker.get_slot("last_topic")

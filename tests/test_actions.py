@@ -162,6 +162,18 @@ def test_a_follow_up_the_last_answer_offered_is_answered_not_asked_about() -> No
     assert "Did you mean" in asked["text"]  # not related to DBT: ask
 
 
+def test_two_likely_everyday_replies_get_one_not_a_rephrase() -> None:
+    from actions.actions import ActionClarify
+
+    split = [{"name": "nlu_fallback", "confidence": 0.1}, {"name": "affirm", "confidence": 0.44},
+             {"name": "thank", "confidence": 0.43}]
+    [answer] = run(ActionClarify(), latest("ok ty", split))
+    assert answer["response"] == "utter_thank"
+    topic_too = [{"name": "affirm", "confidence": 0.3}, {"name": "ask_cbt", "confidence": 0.25}]
+    [asked, *_] = run(ActionClarify(), latest("ok cbt", topic_too))
+    assert "utter_" not in str(asked.get("response"))  # a topic among the two: still asked or rephrased
+
+
 def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
     from actions.actions import ActionClarify
 

@@ -61,7 +61,8 @@ NOT_NOW_CASES = [
     "can benzos make you suicidal?",
     "she feels like she can't breathe during her panic attacks, is that withdrawal?",
     "my brother used to cut himself in high school, hes 30 now",  # the "now" is not in the cutting's clause
-    "nan keeps nodding off mid conversation, is that the benzos",  # an everyday sign asked about (`attribution`)
+    "nan keeps nodding off mid conversation, is that the benzos",
+    "why do people overdose when they mix benzos with painkillers?",  # an everyday sign asked about (`attribution`)
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
