@@ -101,6 +101,7 @@ class _Group:
     patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
     required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
     soft: bool = False  # a sign families also see every day: a question about its cause makes it not now
+    any_pattern: Optional[Pattern[str]] = None  # all `patterns` in one: most groups match nothing, found in one scan
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,8 @@ class SafetyNet:
                     + tuple((p, True) for p in compile_all(spanish_patterns)),
                     required=compile_all(group.get("all") or ()),
                     soft=bool(group.get("soft")),
+                    any_pattern=re.compile("|".join(f"(?:{p.pattern})" for p in compile_all(
+                        list(english) + list(spanish_patterns)))) if english or spanish_patterns else None,
                 )
             )
         vocabulary = set(config.get("keywords") or ())
@@ -219,12 +222,18 @@ class SafetyNet:
         hits = []
         for group in self.groups:
             if group.required:
-                found = [p.search(normal) for p in group.required]
+                found = []
+                for part in group.required:  # stops at the first part missing
+                    found.append(part.search(normal))
+                    if not found[-1]:
+                        break
                 if all(found):  # judged where its first (main) part stands: "how do you know if you have enough
                     # ...? i have a lot of klonopin saved" is not a question about the pills saved
                     start = min(m.start() for m in found if m)
                     end = max(m.end() for m in found if m)
                     hits.append(_Hit(group, found[0].start(), end, normal[start:end], False))
+                continue
+            if group.any_pattern is None or not group.any_pattern.search(normal):
                 continue
             for pattern, spanish in group.patterns:
                 for match in pattern.finditer(normal):
