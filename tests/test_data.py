@@ -131,3 +131,24 @@ def test_emergency_rules_use_no_custom_action() -> None:
         if any(i.startswith("emergency_") for i in intents):
             actions = [step["action"] for step in rule["steps"] if "action" in step]
             assert all(a.startswith("utter_") for a in actions), rule["rule"]
+
+
+def test_configuration_files_have_no_repeated_keys() -> None:
+    """YAML keeps the last of two equal keys without a word: a second `patterns_es:` in a safety group silently
+    dropped the first one's Spanish phrases."""
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    repeated: List[str] = []
+
+    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Dict:
+        keys = [loader.construct_object(key) for key, _ in node.value]
+        repeated.extend(f"line {node.start_mark.line + 1}: {k}" for k in set(keys) if keys.count(k) > 1)
+        return yaml.SafeLoader.construct_mapping(loader, node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    for path in ["domain.yml", "config.yml", "endpoints.yml", "credentials.yml", *map(str, ROOT.glob("config/*.yml")),
+                 *map(str, ROOT.glob("data/*.yml"))]:
+        yaml.load((ROOT / path).read_text(), Loader=Strict)
+    assert not repeated
