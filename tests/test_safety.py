@@ -61,8 +61,9 @@ NOT_NOW_CASES = [
     "can benzos make you suicidal?",
     "she feels like she can't breathe during her panic attacks, is that withdrawal?",
     "my brother used to cut himself in high school, hes 30 now",  # the "now" is not in the cutting's clause
-    "nan keeps nodding off mid conversation, is that the benzos",
-    "why do people overdose when they mix benzos with painkillers?",  # an everyday sign asked about (`attribution`)
+    "nan keeps nodding off mid conversation, is that the benzos",  # an everyday sign asked about (`attribution`)
+    "why do people overdose when they mix benzos with painkillers?",
+    "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -76,6 +77,7 @@ NO_DANGER = [
     "my son swears he would never hurt himself",
     "he says he cant breathe when his panic attacks hit, is that why he wants xanax",
     "ok thanks, take care bye",  # a goodbye to the assistant, not a farewell after pills
+    "i keep calling in sick for him when he cant get up, am i making it worse?",  # missing work, not collapsed
 ]
 
 
@@ -201,7 +203,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 20))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 21))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
