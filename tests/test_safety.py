@@ -64,6 +64,7 @@ NOT_NOW_CASES = [
     "nan keeps nodding off mid conversation, is that the benzos",  # an everyday sign asked about (`attribution`)
     "why do people overdose when they mix benzos with painkillers?",
     "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
+    "i only found out this week when she had a seizure at her boyfriends place, how did i not see it",
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -203,7 +204,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 21))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 22))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
@@ -314,3 +315,11 @@ def test_a_not_now_topic_is_judged_against_the_next_topic_not_an_emergency(compo
     names = [r["name"] for r in message.get("intent_ranking")]
     assert names == ["ask_mixing_with_alcohol_or_opioids", "ask_signs_of_addiction"]
     assert message.get("intent_ranking")[1]["confidence"] == pytest.approx(0.2)
+
+
+def test_a_group_with_both_all_and_patterns_is_refused() -> None:
+    """Its patterns would never be read (an `all:` group is judged on its parts alone): a silent loss of phrases."""
+    group = {"name": "g", "kind": "medical", "tense": "state", "all": ["a"], "patterns": ["b"]}
+    with pytest.raises(ValueError, match="all: group"):
+        SafetyNet({"groups": [group]})
+

@@ -139,6 +139,8 @@ class SafetyNet:
         self.groups: List[_Group] = []
         for group in config.get("groups") or ():
             english, spanish_patterns = group.get("patterns") or (), group.get("patterns_es") or ()
+            if group.get("all") and (english or spanish_patterns):
+                raise ValueError(f"safety group {group['name']!r}: an all: group takes no patterns (they'd be ignored)")
             self.groups.append(
                 _Group(
                     name=group["name"],
