@@ -65,6 +65,7 @@ NOT_NOW_CASES = [
     "why do people overdose when they mix benzos with painkillers?",
     "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
     "i only found out this week when she had a seizure at her boyfriends place, how did i not see it",
+    "found an empty ativan bottle in the bin two months after she came out of treatment",
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
