@@ -183,7 +183,11 @@ class ActionClarify(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         again = emergency_just_answered(tracker)
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
-            dispatcher.utter_message(response=again)
+            calling = re.search(followups()["help_called"], (tracker.latest_message.get("text") or "").lower())
+            if calling:
+                dispatcher.utter_message(text=" ".join(followups()["help_on_the_way"].split()))
+            else:
+                dispatcher.utter_message(response=again)
             return []
         settings = followups().get("clarify", {})
         ranking = tracker.latest_message.get("intent_ranking") or []

@@ -3,7 +3,7 @@
 `make eval` reports the turn accuracy against the issue's target; this test holds what must never happen - an
 information turn answered with "Call 911 now" or the 988 answer, an emergency turn without 911 / 988 - and keeps
 accuracy from sliding back below where each set stood when it was first run, before any change made for it
-(68%, 80%, 71.9%, 72.3% and 73.5%).
+(68%, 80%, 71.9%, 72.3%, 73.5% and 81.3%).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", 
 FIRST_RUN = {
     "tests/dialogues.yml": 0.68, "tests/dialogues2.yml": 0.80,
     "tests/dialogues3.yml": 0.71, "tests/dialogues4.yml": 0.72, "tests/dialogues5.yml": 0.73,
+    "tests/dialogues6.yml": 0.81,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked"}
 

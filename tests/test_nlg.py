@@ -50,6 +50,12 @@ def test_a_clear_question_after_an_emergency_is_answered(after_an_emergency) -> 
     assert generate("utter_ask_dbt", events)["text"] == generate("utter_ask_dbt", [])["text"]
 
 
+def test_saying_help_is_being_called_gets_an_acknowledgement_not_the_same_answer(after_an_emergency) -> None:
+    calling = said("ok calling 911 now", "ask_medication_advice", 0.29)
+    text = generate("utter_ask_medication_advice", [*after_an_emergency, calling])["text"]
+    assert text.startswith("Good. Stay with them") and "dispatcher" in text and "988" in text
+
+
 def test_the_emergency_is_not_repeated_two_turns_later(after_an_emergency) -> None:
     events = [*after_an_emergency, said("thank you", "thank", 0.99), *answered("utter_thank"),
               said("what now", "ask_rebuilding_trust", 0.3)]

@@ -80,6 +80,7 @@ NO_DANGER = [
     "he says he cant breathe when his panic attacks hit, is that why he wants xanax",
     "ok thanks, take care bye",  # a goodbye to the assistant, not a farewell after pills
     "he came home after detox and says hes done with all of it, is he cured?",  # done with the pills
+    "my son is at uni and his grades have collapsed, he forgets whole lectures",  # not a person collapsing
     "i keep calling in sick for him when he cant get up, am i making it worse?",  # missing work, not collapsed
 ]
 

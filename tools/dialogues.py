@@ -3,7 +3,8 @@
 A turn's answer key is found by matching the reply's first bubble against domain.yml's responses (up to the first
 slot), so the dialogues are judged on what a family sees, not on internal intents. Keys are the topic names of the
 contract and config/topics.yml, plus: not_covered (the honest "doesn't cover that"), asked ("is this happening right
-now?"), clarify ("did you mean ...?"), rephrase, more (a "tell me more" page: it continues the previous topic).
+now?"), help_on_the_way ("ok calling 911 now" acknowledged), clarify ("did you mean ...?"), rephrase, more (a
+"tell me more" page: it continues the previous topic).
 Used by `make eval` (tools.evaluate) and tests/test_dialogues.py.
 """
 
@@ -50,6 +51,7 @@ def _prefixes() -> Tuple[Tuple[str, str], ...]:
     followups = load_yaml("config/followups.yml")
     found.append((_plain(followups["clarify"]["text"])[:PREFIX_CHARS], "clarify"))
     found.append((_plain(followups["clarify"]["rephrase"])[:PREFIX_CHARS], "rephrase"))
+    found.append((_plain(followups["help_on_the_way"])[:PREFIX_CHARS], "help_on_the_way"))
     return tuple(sorted(found, key=lambda item: -len(item[0])))
 
 
@@ -71,6 +73,8 @@ def accepted(key: str, expected: List[str], previous: Optional[str]) -> bool:
         key = previous or "more"
     if key == "emergency_both":
         return bool({"emergency_medical", "emergency_self_harm", "emergency_both"} & set(expected))
+    if key == "help_on_the_way":  # "ok calling 911 now" acknowledged: right where a plain acknowledgement is
+        return bool({"affirm", "thank"} & set(expected))
     if key == "asked":  # the question carries 911 and 988: right for an emergency, wrong for anything else
         return bool({"emergency_medical", "emergency_self_harm"} & set(expected))
     return key in expected

@@ -9,6 +9,7 @@ The turn after an emergency answer repeats it instead of a weakly placed topic (
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Optional, Text
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -20,6 +21,12 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.safety import MEDICAL, SafetyNet
 from bot.core.settings import load_yaml, setting_path
 
+HELP_ON_THE_WAY = "utter_help_on_the_way"
+
+
+def _help_called() -> str:
+    return str(load_yaml("config/followups.yml").get("help_called") or r"(?!)")
+
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, domain: Optional[Domain] = None) -> None:
@@ -30,6 +37,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     ) -> Optional[Dict[Text, Any]]:
         if utter_action.startswith("utter_ask_") and utter_action != "utter_ask_topics":
             utter_action = _emergency_again(tracker) or utter_action
+            if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
+                return {"text": " ".join(str(load_yaml("config/followups.yml")["help_on_the_way"]).split())}
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
@@ -55,16 +64,16 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
     `after_emergency_below`): in a crisis, a guessed topic must not replace the 911 / 988 guidance."""
     below = float(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_below", 0.0))
-    user_seen = False
+    user_seen, user_seen_text = False, ""
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             if user_seen:
                 return None
-            user_seen = True
+            user_seen, user_seen_text = True, event.text or ""
             if ((event.parse_data or {}).get("intent") or {}).get("confidence", 1.0) >= below:
                 return None
         elif isinstance(event, BotUttered) and user_seen:  # the previous turn's answers, last first
             previous = (event.metadata or {}).get("utter_action") or ""
             if previous.startswith("utter_emergency_"):
-                return previous
+                return HELP_ON_THE_WAY if re.search(_help_called(), user_seen_text.lower()) else previous
     return None
