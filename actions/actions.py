@@ -15,6 +15,7 @@ from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
+HELP_ON_THE_WAY = "help_on_the_way"
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
@@ -167,7 +168,14 @@ def emergency_just_answered(tracker: Tracker) -> Optional[str]:
             previous = (event.get("metadata") or {}).get("utter_action") or ""
             if previous.startswith("utter_emergency_"):
                 return previous
+            if (event.get("text") or "").startswith(help_on_the_way()[:40]):
+                return HELP_ON_THE_WAY  # the acknowledgement after an emergency answer: still in the crisis
     return None
+
+
+def help_on_the_way() -> str:
+    """The acknowledgement after an emergency answer (config/followups.yml, the same text bot/rasa/nlg.py sends)."""
+    return " ".join(followups()["help_on_the_way"].split())
 
 
 class ActionClarify(Action):
@@ -184,8 +192,8 @@ class ActionClarify(Action):
         again = emergency_just_answered(tracker)
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
             calling = re.search(followups()["help_called"], (tracker.latest_message.get("text") or "").lower())
-            if calling:
-                dispatcher.utter_message(text=" ".join(followups()["help_on_the_way"].split()))
+            if calling or again == HELP_ON_THE_WAY:
+                dispatcher.utter_message(text=help_on_the_way())
             else:
                 dispatcher.utter_message(response=again)
             return []

@@ -197,7 +197,7 @@ def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> N
     [message] = run(ActionClarify(), Tracker("t", {}, calling, [*events[:2], {"event": "user", "text": calling["text"],
                                                                           "parse_data": calling}],
                                              False, None, {}, "action_listen"))
-    assert message["text"].startswith("Good. Stay with them") and "dispatcher" in message["text"]
+    assert message["text"].startswith("Okay. Please stay with them") and "911" in message["text"]
     # two turns later, or after another answer, it is a question like any other
     later = [*events[:2], user("thank"), {"event": "bot", "text": "You're welcome",
                                           "metadata": {"utter_action": "utter_thank"}}, events[2]]

@@ -15,7 +15,9 @@ import pytest
 from tests.servers import Service, say
 from tools.dialogues import Turn, run, summary
 
-EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked"}
+# the acknowledgement after an emergency answer repeats 911 and 988: right for an emergency turn, never an
+# emergency *answer* for an information turn
+EMERGENCY_KEYS = {"emergency_medical", "emergency_self_harm", "emergency_both", "asked", "help_on_the_way"}
 
 
 FIRST_RUN = {
@@ -23,7 +25,7 @@ FIRST_RUN = {
     "tests/dialogues3.yml": 0.71, "tests/dialogues4.yml": 0.72, "tests/dialogues5.yml": 0.73,
     "tests/dialogues6.yml": 0.81,
 }
-EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked"}
+EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
 
 @pytest.fixture(scope="module", params=sorted(FIRST_RUN))

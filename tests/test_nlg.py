@@ -53,7 +53,19 @@ def test_a_clear_question_after_an_emergency_is_answered(after_an_emergency) -> 
 def test_saying_help_is_being_called_gets_an_acknowledgement_not_the_same_answer(after_an_emergency) -> None:
     calling = said("ok calling 911 now", "ask_medication_advice", 0.29)
     text = generate("utter_ask_medication_advice", [*after_an_emergency, calling])["text"]
-    assert text.startswith("Good. Stay with them") and "dispatcher" in text and "988" in text
+    assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
+    # and the next message still in the crisis, or an everyday reply, gets it too - not "You're welcome"
+    acknowledged = [*after_an_emergency, calling, BotUttered(text, metadata={})]
+    worried = said("is he going to be ok??", "ask_is_recovery_possible", 0.2)
+    assert generate("utter_ask_is_recovery_possible", [*acknowledged, worried])["text"] == text
+    thanks = said("ok thank you", "thank", 0.99)
+    assert generate("utter_thank", [*after_an_emergency, thanks])["text"] == text
+    assert generate("utter_thank", [thanks])["text"] != text  # only right after an emergency answer
+    # after "Is this happening right now?", leaving gets it; "no" is an answer to the question
+    checked = [said("should i wake my dad up", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    assert generate("utter_goodbye", [*checked, said("ok im going to wake him", "goodbye", 0.78)])["text"] == text
+    assert generate("utter_affirm", [*checked, said("no", "deny", 0.99)])["text"] != text
 
 
 def test_the_emergency_is_not_repeated_two_turns_later(after_an_emergency) -> None:

@@ -119,7 +119,7 @@ def test_the_widget_while_rasa_is_down_offers_retry_and_get_help_now(dev: DevRun
     panel.get_by_role("button", name="Back to the chat").click()
     dev.supervisor.wait_healthy([name], timeout=60)
     error.get_by_role("button", name="Retry").click()
-    expect(bot_bubbles(page).last).to_contain_text(dev.more.splitlines()[0][:40])
+    expect(bot_bubbles(page).last).to_contain_text(dev.more.splitlines()[-1][:40])  # after "More on ...:"
     expect(error).to_have_count(0)
 
 

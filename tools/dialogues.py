@@ -73,8 +73,8 @@ def accepted(key: str, expected: List[str], previous: Optional[str]) -> bool:
         key = previous or "more"
     if key == "emergency_both":
         return bool({"emergency_medical", "emergency_self_harm", "emergency_both"} & set(expected))
-    if key == "help_on_the_way":  # "ok calling 911 now" acknowledged: right where a plain acknowledgement is
-        return bool({"affirm", "thank"} & set(expected))
+    if key == "help_on_the_way":  # the acknowledgement after an emergency answer: it repeats 911 / 988
+        return bool({"affirm", "thank", "goodbye", "emergency_medical", "emergency_self_harm"} & set(expected))
     if key == "asked":  # the question carries 911 and 988: right for an emergency, wrong for anything else
         return bool({"emergency_medical", "emergency_self_harm"} & set(expected))
     return key in expected

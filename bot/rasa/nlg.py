@@ -10,7 +10,7 @@ The turn after an emergency answer repeats it instead of a weakly placed topic (
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Optional, Text
+from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
@@ -21,11 +21,18 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.safety import MEDICAL, SafetyNet
 from bot.core.settings import load_yaml, setting_path
 
-HELP_ON_THE_WAY = "utter_help_on_the_way"
+HELP_ON_THE_WAY = "utter_help_on_the_way"  # not a domain response: the acknowledgement of config/followups.yml
+# everyday replies and fear right after an emergency answer ("ok", "thank you", "im so scared") get the
+# acknowledgement, which repeats the guidance, instead of "You're welcome" or "Take care"
+SOCIAL = ("utter_affirm", "utter_thank", "utter_goodbye", "utter_deny", "utter_express_overwhelmed")
 
 
-def _help_called() -> str:
-    return str(load_yaml("config/followups.yml").get("help_called") or r"(?!)")
+def _followups() -> Dict[str, Any]:
+    return load_yaml("config/followups.yml")
+
+
+def help_on_the_way() -> str:
+    return " ".join(str(_followups()["help_on_the_way"]).split())
 
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
@@ -37,8 +44,10 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     ) -> Optional[Dict[Text, Any]]:
         if utter_action.startswith("utter_ask_") and utter_action != "utter_ask_topics":
             utter_action = _emergency_again(tracker) or utter_action
-            if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
-                return {"text": " ".join(str(load_yaml("config/followups.yml")["help_on_the_way"]).split())}
+        elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
+            utter_action = HELP_ON_THE_WAY
+        if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
+            return {"text": help_on_the_way()}
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
@@ -60,20 +69,45 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         return None
 
 
-def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
-    """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
-    `after_emergency_below`): in a crisis, a guessed topic must not replace the 911 / 988 guidance."""
-    below = float(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_below", 0.0))
-    user_seen, user_seen_text = False, ""
+def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float, str]]:
+    """The emergency answer (or the acknowledgement after one) the previous turn gave, with this turn's message
+    confidence and text; None when the previous turn gave neither."""
+    acknowledgement = help_on_the_way()[:40]
+    user_seen, confidence, text = False, 1.0, ""
     for event in reversed(tracker.events):
         if isinstance(event, UserUttered):
             if user_seen:
                 return None
-            user_seen, user_seen_text = True, event.text or ""
-            if ((event.parse_data or {}).get("intent") or {}).get("confidence", 1.0) >= below:
-                return None
+            user_seen, text = True, event.text or ""
+            confidence = float(((event.parse_data or {}).get("intent") or {}).get("confidence", 1.0))
         elif isinstance(event, BotUttered) and user_seen:  # the previous turn's answers, last first
             previous = (event.metadata or {}).get("utter_action") or ""
-            if previous.startswith("utter_emergency_"):
-                return HELP_ON_THE_WAY if re.search(_help_called(), user_seen_text.lower()) else previous
+            if previous.startswith(("utter_emergency_", "utter_safety_check_")):
+                return previous, confidence, text
+            if (event.text or "").startswith(acknowledgement):
+                return HELP_ON_THE_WAY, confidence, text
     return None
+
+
+def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> bool:
+    """Whether an everyday reply gets the acknowledgement: after an emergency answer (or the acknowledgement), any;
+    after "Is this happening right now?", only leaving or thanks ("ok im going to wake him") - "yes" and "no" answer
+    the question (rules, action_answer_after_check)."""
+    if not found:
+        return False
+    if found[0].startswith("utter_safety_check_"):
+        return utter_action in ("utter_goodbye", "utter_thank")
+    return True
+
+
+def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
+    """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
+    `after_emergency_below`): in a crisis, a guessed topic must not replace the 911 / 988 guidance. A message saying
+    help is being called, or one after the acknowledgement, gets the acknowledgement."""
+    found = _after_emergency(tracker)
+    below = float(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_below", 0.0))
+    if not found or found[1] >= below or found[0].startswith("utter_safety_check_"):
+        return None
+    previous, _, text = found
+    calling = re.search(str(_followups().get("help_called") or r"(?!)"), text.lower())
+    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or calling else previous
