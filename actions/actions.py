@@ -10,12 +10,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import live_chat
+from bot.core.after_emergency import HELP_ON_THE_WAY, acknowledgement, help_called, previous_crisis_answer
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
-HELP_ON_THE_WAY = "help_on_the_way"
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
@@ -157,25 +157,10 @@ class ActionAnswerAfterCheck(Action):
 
 
 def emergency_just_answered(tracker: Tracker) -> Optional[str]:
-    """The emergency response the previous turn gave, if any (the same rule as bot/rasa/nlg.py for topics)."""
-    user_seen = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if user_seen:
-                return None
-            user_seen = True
-        elif event.get("event") == "bot" and user_seen:
-            previous = (event.get("metadata") or {}).get("utter_action") or ""
-            if previous.startswith("utter_emergency_"):
-                return previous
-            if (event.get("text") or "").startswith(help_on_the_way()[:40]):
-                return HELP_ON_THE_WAY  # the acknowledgement after an emergency answer: still in the crisis
-    return None
-
-
-def help_on_the_way() -> str:
-    """The acknowledgement after an emergency answer (config/followups.yml, the same text bot/rasa/nlg.py sends)."""
-    return " ".join(followups()["help_on_the_way"].split())
+    """The emergency response (or the acknowledgement after one) the previous turn gave, if any: the same rule as
+    bot/rasa/nlg.py (bot/core/after_emergency.py)."""
+    found = previous_crisis_answer(reversed(tracker.events))
+    return found[0] if found and not found[0].startswith("utter_safety_check_") else None
 
 
 class ActionClarify(Action):
@@ -191,9 +176,8 @@ class ActionClarify(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         again = emergency_just_answered(tracker)
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
-            calling = re.search(followups()["help_called"], (tracker.latest_message.get("text") or "").lower())
-            if calling or again == HELP_ON_THE_WAY:
-                dispatcher.utter_message(text=help_on_the_way())
+            if again == HELP_ON_THE_WAY or help_called(tracker.latest_message.get("text") or ""):
+                dispatcher.utter_message(text=acknowledgement())
             else:
                 dispatcher.utter_message(response=again)
             return []

@@ -9,7 +9,6 @@ The turn after an emergency answer repeats it instead of a weakly placed topic (
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -18,21 +17,13 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.core.after_emergency import HELP_ON_THE_WAY, acknowledgement, help_called, previous_crisis_answer
 from bot.core.safety import MEDICAL, SafetyNet
 from bot.core.settings import load_yaml, setting_path
 
-HELP_ON_THE_WAY = "utter_help_on_the_way"  # not a domain response: the acknowledgement of config/followups.yml
 # everyday replies and fear right after an emergency answer ("ok", "thank you", "im so scared") get the
 # acknowledgement, which repeats the guidance, instead of "You're welcome" or "Take care"
 SOCIAL = ("utter_affirm", "utter_thank", "utter_goodbye", "utter_deny", "utter_express_overwhelmed")
-
-
-def _followups() -> Dict[str, Any]:
-    return load_yaml("config/followups.yml")
-
-
-def help_on_the_way() -> str:
-    return " ".join(str(_followups()["help_on_the_way"]).split())
 
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
@@ -47,7 +38,7 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
-            return {"text": help_on_the_way()}
+            return {"text": acknowledgement()}
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
@@ -70,23 +61,7 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
 
 
 def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float, str]]:
-    """The emergency answer (or the acknowledgement after one) the previous turn gave, with this turn's message
-    confidence and text; None when the previous turn gave neither."""
-    acknowledgement = help_on_the_way()[:40]
-    user_seen, confidence, text = False, 1.0, ""
-    for event in reversed(tracker.events):
-        if isinstance(event, UserUttered):
-            if user_seen:
-                return None
-            user_seen, text = True, event.text or ""
-            confidence = float(((event.parse_data or {}).get("intent") or {}).get("confidence", 1.0))
-        elif isinstance(event, BotUttered) and user_seen:  # the previous turn's answers, last first
-            previous = (event.metadata or {}).get("utter_action") or ""
-            if previous.startswith(("utter_emergency_", "utter_safety_check_")):
-                return previous, confidence, text
-            if (event.text or "").startswith(acknowledgement):
-                return HELP_ON_THE_WAY, confidence, text
-    return None
+    return previous_crisis_answer(event.as_dict() for event in reversed(tracker.events))
 
 
 def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> bool:
@@ -109,5 +84,4 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     if not found or found[1] >= below or found[0].startswith("utter_safety_check_"):
         return None
     previous, _, text = found
-    calling = re.search(str(_followups().get("help_called") or r"(?!)"), text.lower())
-    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or calling else previous
+    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or help_called(text) else previous

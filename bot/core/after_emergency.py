@@ -1,0 +1,41 @@
+"""The turn after an emergency answer, one rule for bot/rasa/nlg.py (Rasa's events) and action_clarify (the action
+server's event dicts): what the previous turn answered in a crisis, and the acknowledgement that repeats the guidance
+(config/followups.yml `help_on_the_way`, `help_called`). Plain Python: the action server ships without Rasa."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Iterable, Optional, Tuple
+
+from bot.core.settings import load_yaml
+
+HELP_ON_THE_WAY = "help_on_the_way"  # not a domain response: the text of config/followups.yml
+
+
+def acknowledgement() -> str:
+    return " ".join(str(load_yaml("config/followups.yml")["help_on_the_way"]).split())
+
+
+def help_called(text: str) -> bool:
+    """Whether a message says help is being called ("ok calling 911 now")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("help_called") or r"(?!)"), text.lower()))
+
+
+def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Optional[Tuple[str, float, str]]:
+    """The emergency answer, "is this happening right now?" (utter_safety_check_*) or the acknowledgement the previous
+    turn gave, with this turn's message confidence and text; None when the previous turn gave none of them."""
+    start = acknowledgement()[:40]
+    user_seen, confidence, text = False, 1.0, ""
+    for event in events_newest_first:
+        if event.get("event") == "user":
+            if user_seen:
+                return None
+            user_seen, text = True, event.get("text") or ""
+            confidence = float(((event.get("parse_data") or {}).get("intent") or {}).get("confidence", 1.0))
+        elif event.get("event") == "bot" and user_seen:  # the previous turn's answers, last first
+            previous = (event.get("metadata") or {}).get("utter_action") or ""
+            if previous.startswith(("utter_emergency_", "utter_safety_check_")):
+                return previous, confidence, text
+            if (event.get("text") or "").startswith(start):
+                return HELP_ON_THE_WAY, confidence, text
+    return None
