@@ -29,12 +29,15 @@ BLIND2 = PROJECT_ROOT / "tests" / "nlu_blind2.yml"   # the second blind set, wri
 BLIND3 = PROJECT_ROOT / "tests" / "nlu_blind3.yml"   # the third, written before the third round of data changes
 BLIND4 = PROJECT_ROOT / "tests" / "nlu_blind4.yml"   # the fourth, written before the fourth round
 BLIND5 = PROJECT_ROOT / "tests" / "nlu_blind5.yml"   # the fifth, measured after the training data's rounds 1-4
+BLIND6 = PROJECT_ROOT / "tests" / "nlu_blind6.yml"   # the sixth, first run on the model of stop 11
+BLIND7 = PROJECT_ROOT / "tests" / "nlu_blind7.yml"   # the seventh, first run after this stop's changes
 BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIND2),
               ("blind3", "third blind set", BLIND3), ("blind4", "fourth blind set", BLIND4),
-              ("blind5", "fifth blind set", BLIND5))
+              ("blind5", "fifth blind set", BLIND5), ("blind6", "sixth blind set", BLIND6),
+              ("blind7", "seventh blind set", BLIND7))
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", 2, 3, 4, 5, 6))
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 23)))
+DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", 2, 3, 4, 5, 6, 7, 8))
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 25)))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
