@@ -88,3 +88,38 @@ def test_tfidf_rows_are_those_of_scipys_product_and_stacking() -> None:
         theirs = hstack([product_way(csr_matrix(b), i) for b, i in pairs], format="csr")
         assert ours.shape == theirs.shape and (ours != theirs).nnz == 0
         assert np.array_equal(ours.indices, theirs.indices) and np.array_equal(ours.data, theirs.data)
+
+
+def test_linear_svc_ranks_by_the_softmax_of_its_scores(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """`model: linear_svc` (config.yml): the ranking is a softmax of scikit-learn's LinearSVC scores at the configured
+    temperature, the same after the model is saved and loaded (skops), column-major, with Rasa's ranking length."""
+    from sklearn.svm import LinearSVC
+
+    storage = LocalModelStorage(tmp_path_factory.mktemp("models"))
+    context = ExecutionContext(graph_schema=None, node_name="svc")  # type: ignore[arg-type]
+    config = {**FastLogisticRegressionClassifier.get_default_config(), "model": "linear_svc", "C": 0.5,
+              "temperature": 0.2, "random_state": 1, "ranking_length": 3}
+    ours = FastLogisticRegressionClassifier.create(config, storage, Resource("svc"), context)
+    examples = [message(seed, intent=f"intent_{seed % 4}") for seed in range(60)]
+    ours.train(TrainingData(examples))
+    loaded = FastLogisticRegressionClassifier.load(config, storage, Resource("svc"), context)
+    assert isinstance(loaded.clf, LinearSVC) and loaded.clf.C == 0.5 and loaded.clf.coef_.flags["F_CONTIGUOUS"]
+    reference = LinearSVC(C=0.5, class_weight="balanced", random_state=1)
+    reference.fit(ours._create_X(examples), [e.get("intent") for e in examples])
+    new = [message(seed) for seed in range(300, 320)]
+    scores = reference.decision_function(ours._create_X(new)) / 0.2
+    expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    for processed, row in zip(loaded.process(new), expected, strict=True):
+        ranking = processed.get("intent_ranking")
+        order = np.argsort(-row)[:3]
+        assert [r["name"] for r in ranking] == [reference.classes_[i] for i in order]
+        assert [r["confidence"] for r in ranking] == pytest.approx(row[order].tolist())
+        assert processed.get("intent") == ranking[0]
+
+
+def test_an_unknown_model_is_refused() -> None:
+    storage = LocalModelStorage.__new__(LocalModelStorage)
+    context = ExecutionContext(graph_schema=None, node_name="x")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="linear_svc"):
+        FastLogisticRegressionClassifier.create({"model": "svm"}, storage, Resource("x"), context)

@@ -9,6 +9,12 @@
 - `tfidf: true` weights each featurizer's counts as scikit-learn's TfidfTransformer(sublinear_tf=True) would
   (1 + log count, times the inverse document frequency learnt in training, unit length per featurizer), and `C`
   sets the regularisation Rasa's class leaves at 1.0. Chosen by cross-validation (README, "Understanding").
+- `model: linear_svc` swaps the logistic regression for scikit-learn's LinearSVC (squared hinge, one-vs-rest, `C`)
+  on the same features, its decision scores turned into a ranking by a softmax at `temperature`. On 5-fold
+  cross-validation it was right more often (92.2% against 91.6% before any fallback) and, asking about the same
+  share of messages, confidently wrong less often (3.7% against 4.4% of messages with 8% asked), and it trains in
+  seconds instead of minutes (README, "Understanding"). The temperature only sets how the FallbackClassifier's
+  thresholds read the scores; they are tuned on cross-validation with it.
 - One message's row is built on its arrays (each count times its idf, the featurizers' blocks side by side):
   SciPy's sparse product with a diagonal matrix and its stacking cost a sixth of a turn for a one-row matrix.
 """
@@ -26,8 +32,10 @@ from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressi
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from scipy.sparse import csr_matrix, diags, hstack, vstack
 from sklearn.preprocessing import normalize
+from sklearn.svm import LinearSVC
 
 IDF_FILE = "idf.npz"
 
@@ -38,10 +46,17 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        return {**LogisticRegressionClassifier.get_default_config(), "tfidf": False, "C": 1.0}
+        return {**LogisticRegressionClassifier.get_default_config(), "tfidf": False, "C": 1.0,
+                "model": "logistic_regression", "temperature": 0.1}
 
     def __init__(self, config: Dict[Text, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
+        if self.config.get("model") == "linear_svc":
+            self.clf = LinearSVC(C=float(self.config.get("C", 1.0)), class_weight="balanced",  # as Rasa's
+                                 random_state=self.config.get("random_state"))  # logistic regression: a new topic
+            # has fewer examples than the old ones
+        elif self.config.get("model") != "logistic_regression":
+            raise ValueError(f"model: {self.config.get('model')!r} (logistic_regression or linear_svc)")
         self.clf.C = float(self.config.get("C", 1.0))
         self.idf: Optional[List[np.ndarray]] = None  # one vector per featurizer, when tf-idf is on
 
@@ -84,6 +99,31 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             else:
                 rows.append(csr_matrix(sentence[0]) if len(sentence) == 1 else hstack(sentence, format="csr"))
         return rows[0] if len(rows) == 1 else vstack(rows, format="csr")
+
+    def _probabilities(self, X: csr_matrix) -> np.ndarray:
+        if not isinstance(self.clf, LinearSVC):
+            return self.clf.predict_proba(X)
+        scores = np.atleast_2d(self.clf.decision_function(X)) / float(self.config.get("temperature", 0.1))
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Rasa's process, with the ranking from `_probabilities` (the softmax of a LinearSVC's scores)."""
+        if not isinstance(self.clf, LinearSVC):
+            return super().process(messages)
+        probabilities = self._probabilities(self._create_X(messages))
+        for row, message in zip(probabilities, messages, strict=True):
+            ranking = sorted(
+                ({"name": name, "confidence": float(p)} for name, p in zip(self.clf.classes_, row, strict=True)),
+                key=lambda entry: -entry["confidence"],
+            )
+            intent = ranking[0]
+            if self.config[RANKING_LENGTH] > 0:
+                ranking = ranking[: self.config[RANKING_LENGTH]]
+            message.set("intent", intent, add_to_output=True)
+            message.set("intent_ranking", ranking, add_to_output=True)
+        return messages
 
     def train(self, training_data: TrainingData) -> Resource:
         if self.config.get("tfidf"):
