@@ -326,3 +326,17 @@ def test_a_group_with_both_all_and_patterns_is_refused() -> None:
     with pytest.raises(ValueError, match="all: group"):
         SafetyNet({"groups": [group]})
 
+
+
+@pytest.mark.parametrize("text", ["goodbye", "Goodbye and take care."])
+def test_an_everyday_goodbye_is_not_asked_about(component: EmergencyOverride, learned: LearnedNet, text: str) -> None:
+    """The crisis sets' farewell messages make the third net read a bare "goodbye" as one (it does: the check
+    below); a short everyday reply the classifier is sure of is answered as itself (nlu_blind6 / 7 found it)."""
+    assert learned.kind(text) == "self_harm"
+    [message] = component.process([_classified(text, "goodbye", 0.9)])
+    assert message.get("intent")["name"] == "goodbye" and message.get("safety") is None
+
+
+def test_a_longer_farewell_is_still_read_by_the_third_net(component: EmergencyOverride) -> None:
+    [message] = component.process([_classified("goodbye mom i love you", "goodbye", 0.9)])
+    assert message.get("safety")["outcome"] == ASKED and message.get("safety")["group"] == "learned"

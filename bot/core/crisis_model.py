@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -35,8 +35,10 @@ _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 class LearnedNet:
-    def __init__(self, examples: List[Tuple[str, str]], net: SafetyNet, threshold: float, c: float) -> None:
+    def __init__(self, examples: List[Tuple[str, str]], net: SafetyNet, threshold: float, c: float,
+                 everyday: Optional[Dict[str, Any]] = None) -> None:
         self.net, self.threshold = net, threshold
+        self.everyday = everyday or {}
         texts = [net.normalise(text) for text, _ in examples]
         self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
         self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(texts)
@@ -49,7 +51,12 @@ class LearnedNet:
     def from_settings(cls) -> LearnedNet:
         config = load_yaml(str(setting_path("safety_patterns")))["learned"]
         return cls(training_examples(config["sets"]), SafetyNet.from_settings(), float(config["threshold"]),
-                   float(config["C"]))
+                   float(config["C"]), config.get("everyday"))
+
+    def everyday_reply(self, text: str, intent: Optional[str], confidence: float) -> bool:
+        """A short everyday reply the classifier is sure of (config/safety.yml learned.everyday): not read."""
+        return (intent in self.everyday.get("intents", ()) and confidence >= self.everyday.get("min_confidence", 1.0)
+                and len(text.split()) <= self.everyday.get("max_words", 0))
 
     def _features(self, normal: List[str]):  # noqa: ANN202 - a SciPy sparse matrix
         return hstack([self.words.transform(normal), self.chars.transform(normal)]).tocsr()

@@ -131,6 +131,7 @@ class SafetyNet:
         self.attribution = compile_all(config.get("attribution") or ())
         self.recent = compile_all(config.get("recent") or ())
         self.recovered = compile_all(config.get("recovered") or ())
+        self.reading_ahead = compile_all(config.get("reading_ahead") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
         self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
         spanish = config.get("spanish") or {}
@@ -205,6 +206,10 @@ class SafetyNet:
                     judged.append((min(outcome, _BY_URGENCY[medical], key=_URGENCY.__getitem__), hit))
         if not judged:
             return None
+        if self.reading_ahead and any(p.search(normal) for p in self.reading_ahead) and not any(
+            p.search(normal) for p in self.now_strong
+        ):  # "blue lips, is that a sign of an overdose? reading up because he just started them": asked, not now
+            judged = [(ASKED if o == NOW else o, h) for o, h in judged]
         top = max(_URGENCY[outcome] for outcome, _ in judged)
         winners = [h for outcome, h in judged if _URGENCY[outcome] == top]
         outcome = next(o for o, _ in judged if _URGENCY[o] == top)

@@ -74,7 +74,8 @@ class EmergencyOverride(GraphComponent):
         normal = self.net.normalise(text)  # once: the patterns, the third net and the language all read it
         decision = self.net.decide(text, normal)
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
-        learned_kind = self.learned.kind(text, normal) if decision is None else None
+        everyday = self.learned.everyday_reply(text, predicted.get("name"), predicted.get("confidence", 0.0))
+        learned_kind = self.learned.kind(text, normal) if decision is None and not everyday else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
         if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:
