@@ -9,12 +9,12 @@
 - `tfidf: true` weights each featurizer's counts as scikit-learn's TfidfTransformer(sublinear_tf=True) would
   (1 + log count, times the inverse document frequency learnt in training, unit length per featurizer), and `C`
   sets the regularisation Rasa's class leaves at 1.0. Chosen by cross-validation (README, "Understanding").
-- `model: linear_svc` swaps the logistic regression for scikit-learn's LinearSVC (squared hinge, one-vs-rest, `C`)
-  on the same features, its decision scores turned into a ranking by a softmax at `temperature`. On 5-fold
-  cross-validation (a scikit-learn replica of this pipeline, same data) it was right more often (92.2% against 91.6% before any fallback) and, asking about the same
-  share of messages, confidently wrong less often (3.7% against 4.4% of messages with 8% asked), and it trains in
-  seconds instead of minutes (README, "Understanding"). The temperature only sets how the FallbackClassifier's
-  thresholds read the scores; they are tuned on cross-validation with it.
+- `model: linear_svc` swaps the logistic regression for scikit-learn's LinearSVC (squared hinge, one-vs-rest, `C`,
+  class-balanced) on the same features, its decision scores turned into a ranking by a softmax at `temperature`. On
+  5-fold cross-validation (a scikit-learn replica of this pipeline, same data) it was right more often (92.2% against
+  91.6% before any fallback) and, asking about the same share of messages, confidently wrong less often (3.7% against
+  4.4% of messages with 8% asked), and it trains in seconds instead of minutes (README, "Numbers"). The temperature
+  only sets how the FallbackClassifier's thresholds read the scores; they are tuned on cross-validation with it.
 - One message's row is built on its arrays (each count times its idf, the featurizers' blocks side by side):
   SciPy's sparse product with a diagonal matrix and its stacking cost a sixth of a turn for a one-row matrix.
 """
