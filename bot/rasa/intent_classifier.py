@@ -55,9 +55,10 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             self.clf = LinearSVC(C=float(self.config.get("C", 1.0)), class_weight="balanced",  # as Rasa's
                                  random_state=self.config.get("random_state"))  # logistic regression: a new topic
             # has fewer examples than the old ones
-        elif self.config.get("model") != "logistic_regression":
+        elif self.config.get("model") == "logistic_regression":
+            self.clf.C = float(self.config.get("C", 1.0))
+        else:
             raise ValueError(f"model: {self.config.get('model')!r} (logistic_regression or linear_svc)")
-        self.clf.C = float(self.config.get("C", 1.0))
         self.idf: Optional[List[np.ndarray]] = None  # one vector per featurizer, when tf-idf is on
 
     @classmethod
