@@ -66,6 +66,7 @@ NOT_NOW_CASES = [
     "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
     "i only found out this week when she had a seizure at her boyfriends place, how did i not see it",
     "found an empty ativan bottle in the bin two months after she came out of treatment",
+    "is mixing benzodiazepines with alcohol an overdose risk",  # a risk question led by "is mixing"
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -82,6 +83,9 @@ NO_DANGER = [
     "he came home after detox and says hes done with all of it, is he cured?",  # done with the pills
     "my son is at uni and his grades have collapsed, he forgets whole lectures",  # not a person collapsing
     "i keep calling in sick for him when he cant get up, am i making it worse?",  # missing work, not collapsed
+    "he says he cant sleep without it. i dont know how to respond to that",  # not "does not ... respond"
+    "is 988 only for suicide or can i call about my sons benzo addiction",  # a question about the line
+    "could years of daily ativan make my grandad more likely to fall and hurt himself",  # an accident
 ]
 
 
@@ -207,7 +211,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 25))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 28))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
