@@ -78,6 +78,14 @@ class ActionTellMore(Action):
         shown_topic, _, shown = (tracker.get_slot("more_shown") or "").partition(":")
         if shown_topic == topic and shown.isdigit():  # pages already shown, also by follow-ups
             page = max(page, int(shown))
+        named = named_topic(tracker, followups().get("more") or {})
+        if named and named != topic:  # "tell me more about the therapy part": the topic it names, not the last one
+            if not answered_before(tracker, named):
+                dispatcher.utter_message(response=f"utter_{named}")
+                return [SlotSet("last_topic", named)]
+            topic, page = named, 0
+            if shown_topic == named and shown.isdigit():
+                page = int(shown)
         if topic not in information_intents():
             dispatcher.utter_message(response="utter_ask_topics")
             return []
@@ -89,7 +97,33 @@ class ActionTellMore(Action):
         else:  # said which topic this is more on: its sentences may open like another topic's answer
             dispatcher.utter_message(text=followups()["followup"]["intro"].format(topic=titles().get(topic, topic)))
             dispatcher.utter_message(text=more, buttons=short_answer.get("buttons", []))
-        return [SlotSet("more_shown", f"{topic}:{page + 1}")]
+        return [SlotSet("more_shown", f"{topic}:{page + 1}"), SlotSet("last_topic", topic)]
+
+
+def named_topic(tracker: Tracker, settings: Dict[str, Any]) -> Optional[str]:
+    """The topic a "tell me more about ..." names, if it names one: the message has a subject after "more about"
+    that is not just a pointer ("about that"), and the classifier's likeliest information topic after ask_more gets
+    at least `named_min` (config/followups.yml `more`)."""
+    text = (tracker.latest_message.get("text") or "").lower()
+    found = re.search(settings.get("subject", r"(?!)"), text)
+    if not found:
+        return None
+    subject = set(re.findall(r"[a-z']+", found.group("subject"))) - set(settings.get("not_a_subject") or ())
+    if not subject:
+        return None
+    topics = set(information_intents())
+    for entry in tracker.latest_message.get("intent_ranking") or []:
+        if entry.get("name") in topics:
+            return entry["name"] if entry.get("confidence", 0) >= settings.get("named_min", 0.01) else None
+    return None
+
+
+def answered_before(tracker: Tracker, topic: str) -> bool:
+    """Whether this conversation has already shown the topic's short answer."""
+    return any(
+        event.get("event") == "bot" and (event.get("metadata") or {}).get("utter_action") == f"utter_{topic}"
+        for event in tracker.events
+    )
 
 
 class ActionNextStep(Action):

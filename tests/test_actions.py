@@ -100,6 +100,44 @@ def test_tell_me_more_without_a_topic_offers_the_menu() -> None:
     assert message["response"] == "utter_ask_topics"
 
 
+def tell_more_about(text: str, ranking: List[Dict[str, Any]], *events: Dict[str, Any]) -> Tracker:
+    parse = {"text": text, "intent": ranking[0], "intent_ranking": ranking}
+    return Tracker("t", {}, parse, [*events, {**user("ask_more"), "text": text}], False, None, {}, "action_listen")
+
+
+def bot(response: str) -> Dict[str, Any]:
+    return {"event": "bot", "text": "...", "metadata": {"utter_action": response}}
+
+
+MORE_ABOUT_THERAPY = [{"name": "ask_more", "confidence": 0.69}, {"name": "ask_therapy_options", "confidence": 0.28}]
+
+
+def test_tell_me_more_about_a_named_topic_answers_that_topic_not_the_last_one() -> None:
+    t = tell_more_about("tell me more about the therapy part", MORE_ABOUT_THERAPY,
+                        user("ask_detox_process"), bot("utter_ask_detox_process"))
+    dispatcher = CollectingDispatcher()
+    events = ActionTellMore().run(dispatcher, t, DOMAIN)
+    assert [m["response"] for m in dispatcher.messages] == ["utter_ask_therapy_options"]  # not shown yet: its answer
+    assert {"event": "slot", "name": "last_topic", "value": "ask_therapy_options"} in [
+        {k: e[k] for k in ("event", "name", "value")} for e in events]
+
+
+def test_tell_me_more_about_a_topic_already_answered_gives_more_of_it() -> None:
+    t = tell_more_about("tell me more about the therapy part", MORE_ABOUT_THERAPY,
+                        user("ask_therapy_options"), bot("utter_ask_therapy_options"),
+                        user("ask_detox_process"), bot("utter_ask_detox_process"))
+    intro, page = run(ActionTellMore(), t)
+    assert intro["text"] == "More on Therapy options:"
+    assert page["text"] not in DOMAIN["responses"]["utter_ask_therapy_options"][0]["text"]
+
+
+@pytest.mark.parametrize("text", ["tell me more about that", "can you tell me more", "more on it please"])
+def test_tell_me_more_about_that_continues_the_last_topic(text: str) -> None:
+    t = tell_more_about(text, MORE_ABOUT_THERAPY, user("ask_detox_process"), bot("utter_ask_detox_process"))
+    intro, _ = run(ActionTellMore(), t)
+    assert intro["text"] == "More on What is detox?:"
+
+
 # ---------------------------------------------------------------- follow-ups, "Did you mean", after the safety check
 def with_slots(t: Tracker, **slots: Any) -> Tracker:
     t.slots.update(slots)
@@ -236,7 +274,9 @@ def test_a_short_follow_up_pointing_back_continues_the_topic_being_talked_about(
     assert intro["text"] == "More on Mixing with alcohol or opioids:"
     assert more["text"] and "Did you mean" not in more["text"] and "rephrase" not in more["text"]
     assert events == [{"event": "slot", "timestamp": None, "name": "more_shown",
-                       "value": "ask_mixing_with_alcohol_or_opioids:1"}]
+                       "value": "ask_mixing_with_alcohol_or_opioids:1"},
+                      {"event": "slot", "timestamp": None, "name": "last_topic",
+                       "value": "ask_mixing_with_alcohol_or_opioids"}]
     # a long message, or one that points at nothing, is still asked to rephrase
     [rephrase, _] = run(ActionClarify(), latest("qwerty asdf", nothing_likely, last_topic="ask_dbt"))
     assert "rephrase" in rephrase["text"]

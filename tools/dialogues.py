@@ -3,8 +3,9 @@
 A turn's answer key is found by matching the reply's first bubble against domain.yml's responses (up to the first
 slot), so the dialogues are judged on what a family sees, not on internal intents. Keys are the topic names of the
 contract and config/topics.yml, plus: not_covered (the honest "doesn't cover that"), asked ("is this happening right
-now?"), help_on_the_way ("ok calling 911 now" acknowledged), clarify ("did you mean ...?"), rephrase, more (a
-"tell me more" page: it continues the previous topic).
+now?"), help_on_the_way ("ok calling 911 now" acknowledged), clarify ("did you mean ...?"), rephrase; a "tell me more"
+page that says which topic it continues ("More on Detox:") has that topic's key, and `more` (a page that does not say,
+or "that's everything") continues the previous topic.
 Used by `make eval` (tools.evaluate) and tests/test_dialogues.py.
 """
 
@@ -15,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
+from bot.core.content import titles
 from bot.core.settings import load_yaml
 
 # responses whose key is not simply the intent after "utter_"
@@ -52,6 +54,8 @@ def _prefixes() -> Tuple[Tuple[str, str], ...]:
     found.append((_plain(followups["clarify"]["text"])[:PREFIX_CHARS], "clarify"))
     found.append((_plain(followups["clarify"]["rephrase"])[:PREFIX_CHARS], "rephrase"))
     found.append((_plain(followups["help_on_the_way"])[:PREFIX_CHARS], "help_on_the_way"))
+    for topic, title in titles().items():  # "More on Detox:": a page of source sentences on that topic
+        found.append((_plain(followups["followup"]["intro"].format(topic=title)), topic))
     return tuple(sorted(found, key=lambda item: -len(item[0])))
 
 
