@@ -65,7 +65,6 @@ NOT_NOW_CASES = [
     "why do people overdose when they mix benzos with painkillers?",
     "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
     "i only found out this week when she had a seizure at her boyfriends place, how did i not see it",
-    "found an empty ativan bottle in the bin two months after she came out of treatment",
     "is mixing benzodiazepines with alcohol an overdose risk",  # a risk question led by "is mixing"
 ]
 NO_DANGER = [
@@ -77,6 +76,7 @@ NO_DANGER = [
     "i'm dying to know if rehab works",
     "what is dbt",
     "should i confront her with the empty pill bottles",  # evidence of use, not an overdose
+    "found an empty ativan bottle in the bin two months after she came out of treatment",  # evidence, in a bin
     "my son swears he would never hurt himself",
     "he says he cant breathe when his panic attacks hit, is that why he wants xanax",
     "ok thanks, take care bye",  # a goodbye to the assistant, not a farewell after pills
