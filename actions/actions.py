@@ -227,6 +227,8 @@ class ActionClarify(Action):
         last = tracker.get_slot("last_topic")
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
+        if pointing and re.search(follow.get("efficacy", r"(?!)"), (tracker.latest_message.get("text") or "").lower()):
+            return ActionTellMore().run(dispatcher, tracker, domain)  # "do they actually help?": more on that topic
         in_context = (
             (self._named(tracker.latest_message.get("text") or "", last, domain, follow, pointing) if last else None)
             or self._in_context(candidates, last, domain, settings)
