@@ -50,6 +50,7 @@ SELF_HARM = [
     "kms",
     "dont look for me, i love you all",
     "i just want it to be over",
+    "he says hed rather die than go back to detox and he means it",  # the figure of speech, meant
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
@@ -85,6 +86,7 @@ NO_DANGER = [
     "i keep calling in sick for him when he cant get up, am i making it worse?",  # missing work, not collapsed
     "he says he cant sleep without it. i dont know how to respond to that",  # not "does not ... respond"
     "is 988 only for suicide or can i call about my sons benzo addiction",  # a question about the line
+    "she says she'd rather die than go to rehab, how do i convince her",  # a figure of speech
     "could years of daily ativan make my grandad more likely to fall and hurt himself",  # an accident
 ]
 
