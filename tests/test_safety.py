@@ -50,7 +50,7 @@ SELF_HARM = [
     "kms",
     "dont look for me, i love you all",
     "i just want it to be over",
-    "he says hed rather die than go back to detox and he means it",  # the figure of speech, meant
+    "he says he'd rather die than go back to detox and he means it",  # the figure of speech, meant
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
