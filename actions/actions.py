@@ -10,7 +10,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.core import live_chat
-from bot.core.after_emergency import HELP_ON_THE_WAY, acknowledgement, help_called, previous_crisis_answer
+from bot.core.after_emergency import (
+    HELP_ON_THE_WAY,
+    acknowledgement,
+    help_called,
+    help_present,
+    previous_crisis_answer,
+)
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
@@ -209,6 +215,8 @@ class ActionClarify(Action):
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         again = emergency_just_answered(tracker)
+        if again and help_present(tracker.latest_message.get("text") or ""):
+            again = None  # "her mom is with her now. what treatment is there": help has come, the question is asked
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
             if again == HELP_ON_THE_WAY or help_called(tracker.latest_message.get("text") or ""):
                 dispatcher.utter_message(text=acknowledgement())

@@ -241,6 +241,11 @@ def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> N
                                           "metadata": {"utter_action": "utter_thank"}}, events[2]]
     [asked] = run(ActionClarify(), Tracker("t", {}, parse, later, False, None, {}, "action_listen"))
     assert "Did you mean" in asked["text"]
+    # once someone is with them, an unclear question is asked about like any other
+    with_help = {**parse, "text": "ok her mom is with her now. what kind of treatment is there for her"}
+    helped = [*events[:2], {"event": "user", "text": with_help["text"], "parse_data": with_help}]
+    [asked] = run(ActionClarify(), Tracker("t", {}, with_help, helped, False, None, {}, "action_listen"))
+    assert "Did you mean" in asked["text"]
 
 
 @pytest.mark.parametrize("text", ["are benzos opioids", "i heard fake bars have fentanyl in them, is that true"])

@@ -79,3 +79,15 @@ def test_a_not_now_answer_ends_with_the_closing_line() -> None:
     events = [said("what does an overdose look like", "ask_mixing_with_alcohol_or_opioids", 0.9, safety)]
     text = generate("utter_ask_mixing_with_alcohol_or_opioids", events)["text"]
     assert text.endswith("If this is happening right now, call 911.")
+
+
+def test_a_question_once_someone_is_with_them_is_answered_when_fairly_sure(after_an_emergency) -> None:
+    question = "ok her mom is with her now. what kind of treatment is there for her"
+    events = [*after_an_emergency, said(question, "ask_find_treatment", 0.6)]
+    assert generate("utter_ask_find_treatment", events)["text"] == generate("utter_ask_find_treatment", [])["text"]
+    # without anyone with them, the same confidence still repeats the emergency answer
+    alone = [*after_an_emergency, said("what kind of treatment is there for her", "ask_find_treatment", 0.6)]
+    assert generate("utter_ask_find_treatment", alone)["text"] == emergency_text()
+    # and a weak guess is not answered even with help there
+    weak = [*after_an_emergency, said(question, "ask_find_treatment", 0.3)]
+    assert generate("utter_ask_find_treatment", weak)["text"] == emergency_text()

@@ -21,6 +21,11 @@ def help_called(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_called") or r"(?!)"), text.lower()))
 
 
+def help_present(text: str) -> bool:
+    """Whether a message says someone is with them or help has come ("her mom is with her now")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), text.lower()))
+
+
 def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Optional[Tuple[str, float, str]]:
     """The emergency answer, "is this happening right now?" (utter_safety_check_*) or the acknowledgement the previous
     turn gave, with this turn's message confidence and text; None when the previous turn gave none of them."""

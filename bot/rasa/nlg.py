@@ -17,7 +17,13 @@ from rasa.shared.core.events import BotUttered, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.core.after_emergency import HELP_ON_THE_WAY, acknowledgement, help_called, previous_crisis_answer
+from bot.core.after_emergency import (
+    HELP_ON_THE_WAY,
+    acknowledgement,
+    help_called,
+    help_present,
+    previous_crisis_answer,
+)
 from bot.core.safety import MEDICAL, SafetyNet
 from bot.core.settings import load_yaml, setting_path
 
@@ -77,10 +83,14 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
 
 def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
-    `after_emergency_below`): in a crisis, a guessed topic must not replace the 911 / 988 guidance. A message saying
-    help is being called, or one after the acknowledgement, gets the acknowledgement."""
+    `after_emergency_below`, or `after_emergency_with_help_below` when someone is with them): in a crisis, a guessed
+    topic must not replace the 911 / 988 guidance. A message saying help is being called, or one after the
+    acknowledgement, gets the acknowledgement."""
     found = _after_emergency(tracker)
-    below = float(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_below", 0.0))
+    settings = load_yaml(str(setting_path("safety_patterns")))
+    below = float(settings.get("after_emergency_below", 0.0))
+    if found and help_present(found[2]):  # "her mom is with her now. what treatment is there": a question to answer
+        below = float(settings.get("after_emergency_with_help_below", below))
     if not found or found[1] >= below or found[0].startswith("utter_safety_check_"):
         return None
     previous, _, text = found
