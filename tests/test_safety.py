@@ -9,7 +9,7 @@ import yaml
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.crisis_model import LearnedNet
-from bot.core.safety import ASKED, NOT_NOW, NOW, SafetyDecision, SafetyNet
+from bot.core.safety import ASKED, BOTH, NOT_NOW, NOW, SELF_HARM, SafetyDecision, SafetyNet
 from bot.rasa.emergency_override import EmergencyOverride
 from tests.servers import ROOT
 
@@ -346,3 +346,14 @@ def test_an_everyday_goodbye_is_not_asked_about(component: EmergencyOverride, le
 def test_a_longer_farewell_is_still_read_by_the_third_net(component: EmergencyOverride) -> None:
     [message] = component.process([_classified("goodbye mom i love you", "goodbye", 0.9)])
     assert message.get("safety")["outcome"] == ASKED and message.get("safety")["group"] == "learned"
+
+
+@pytest.mark.parametrize(("word", "not_as"), [("swallow", "shallow"), ("cooking", "choking"), ("snorting", "snoring")])
+def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet, word: str, not_as: str) -> None:
+    assert net.normalise(f"he keeps {word}") == f"he keeps {word}"
+    assert not_as in net.normalise(f"he keeps {not_as}")
+
+
+def test_a_threat_to_swallow_all_the_pills_is_self_harm(net: SafetyNet) -> None:
+    found = decided(net, "my bf is threatening to swallow all his pills at once to end it")
+    assert found is not None and found.outcome == NOW and found.kind in (SELF_HARM, BOTH)

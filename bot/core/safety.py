@@ -157,7 +157,7 @@ class SafetyNet:
             )
         vocabulary = set(config.get("keywords") or ())
         self.vocabulary = tuple(sorted(vocabulary))
-        self._vocabulary_set = frozenset(vocabulary)
+        self._vocabulary_set = frozenset(vocabulary) | frozenset(config.get("known_words") or ())
 
     @classmethod
     @functools.cache
