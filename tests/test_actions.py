@@ -330,7 +330,8 @@ def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic()
 def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str) -> None:
     from actions.actions import ActionClarify
 
-    unrelated = [{"name": "ask_detox_process", "confidence": 0.3}, {"name": "ask_stages_of_recovery", "confidence": 0.2}]
+    unrelated = [{"name": "ask_detox_process", "confidence": 0.3},
+                 {"name": "ask_stages_of_recovery", "confidence": 0.2}]
     intro, more = run(ActionClarify(), latest(text, unrelated, last_topic="ask_support_groups"))
     assert intro["text"] == "More on Support groups:" and "Did you mean" not in more["text"]
     # the same words with no topic being talked about are still asked about

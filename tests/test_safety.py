@@ -9,7 +9,8 @@ import yaml
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.crisis_model import LearnedNet
-from bot.core.safety import ASKED, BOTH, NOT_NOW, NOW, SELF_HARM, SafetyDecision, SafetyNet
+from bot.core.safety import ASKED, BOTH, NOT_NOW, NOW, SafetyDecision, SafetyNet
+from bot.core.safety import SELF_HARM as SELF_HARM_KIND
 from bot.rasa.emergency_override import EmergencyOverride
 from tests.servers import ROOT
 
@@ -356,4 +357,4 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
 
 def test_a_threat_to_swallow_all_the_pills_is_self_harm(net: SafetyNet) -> None:
     found = decided(net, "my bf is threatening to swallow all his pills at once to end it")
-    assert found is not None and found.outcome == NOW and found.kind in (SELF_HARM, BOTH)
+    assert found is not None and found.outcome == NOW and found.kind in (SELF_HARM_KIND, BOTH)
