@@ -24,7 +24,7 @@ FIRST_RUN = {
     "tests/dialogues.yml": 0.68, "tests/dialogues2.yml": 0.80,
     "tests/dialogues3.yml": 0.71, "tests/dialogues4.yml": 0.72, "tests/dialogues5.yml": 0.73,
     "tests/dialogues6.yml": 0.81, "tests/dialogues7.yml": 0.75, "tests/dialogues8.yml": 0.77,
-    "tests/dialogues9.yml": 0.85, "tests/dialogues10.yml": 0.81,
+    "tests/dialogues9.yml": 0.85, "tests/dialogues10.yml": 0.81, "tests/dialogues11.yml": 0.73,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -91,3 +91,11 @@ def test_a_question_once_someone_is_with_them_is_answered_when_fairly_sure(after
     # and a weak guess is not answered even with help there
     weak = [*after_an_emergency, said(question, "ask_find_treatment", 0.3)]
     assert generate("utter_ask_find_treatment", weak)["text"] == emergency_text()
+
+
+def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_emergency) -> None:
+    called = said("ok called 911 what do i do til they get here", "ask_topics", 0.55)
+    text = generate("utter_ask_topics", [*after_an_emergency, called])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text
+    menu = generate("utter_ask_topics", [said("what can you help with", "ask_topics", 0.99)])["text"]
+    assert generate("utter_ask_topics", [*after_an_emergency, said("what topics", "ask_topics", 0.95)])["text"] == menu

@@ -52,6 +52,7 @@ SELF_HARM = [
     "dont look for me, i love you all",
     "i just want it to be over",
     "he says he'd rather die than go back to detox and he means it",  # the figure of speech, meant
+    "my sister has been on xanax since last year and lately she says everyone would be better off without her",
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",

@@ -132,6 +132,7 @@ class SafetyNet:
         self.recent = compile_all(config.get("recent") or ())
         self.recovered = compile_all(config.get("recovered") or ())
         self.reading_ahead = compile_all(config.get("reading_ahead") or ())
+        self.ongoing = compile_all(config.get("ongoing") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
         self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
         spanish = config.get("spanish") or {}
@@ -286,7 +287,8 @@ class SafetyNet:
             if not clause_past:
                 return NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
-            if progressive or self._markers(normal[clause[0] : clause[1]])[3]:
+            clause_text = normal[clause[0] : clause[1]]
+            if progressive or self._markers(clause_text)[3] or any(p.search(clause_text) for p in self.ongoing):
                 return NOW
             return ASKED if hit.group.kind == SELF_HARM and _PRESENT_WISH.search(hit.text) else NOT_NOW
         if self._recovered(normal, cache):  # "... she's up and fine this morning": over, whatever else it says

@@ -39,8 +39,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:
-        if utter_action.startswith("utter_ask_") and utter_action != "utter_ask_topics":
-            utter_action = _emergency_again(tracker) or utter_action
+        if utter_action.startswith("utter_ask_"):  # a topic or the menu ("ok called 911 what do i do til they get
+            utter_action = _emergency_again(tracker) or utter_action  # here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
