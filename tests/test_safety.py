@@ -37,6 +37,9 @@ MEDICAL = [
     "bro is blue around the mouth",
     "she took her xanax with wine and wont wake up, could it be the pills?",  # not an everyday sign: still now
     "she's nodding off after her bars and vodka right now, is that the xanax",  # soft, but a strong now-marker
+    "is it ok for someone to breathe about 5 times a minute after klonopin? im counting",  # breathe, not breathing
+    "is it bad if he's breathing really slow and his lips look dusky",  # "is it bad if he's ...": what he is doing
+    "how many is too many? he took like 30 of them an hour ago and is really sleepy",  # a count, not "that many"
 ]
 SELF_HARM = [
     "she says she wants to die",
@@ -53,6 +56,11 @@ SELF_HARM = [
     "i just want it to be over",
     "he says he'd rather die than go back to detox and he means it",  # the figure of speech, meant
     "my sister has been on xanax since last year and lately she says everyone would be better off without her",
+    "my cousin says hes gonna kill him self tonight",  # a reflexive split in two
+    "she keeps saying she wishes she was dead",
+    "he took his gun out to the car and told me not to follow him",
+    "she says she doesnt see a way out and she has all her pills lined up",
+    "he's up on the parking garage roof right now and won't talk to me",
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
@@ -126,7 +134,11 @@ def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, t
     assert decided(net, text) is None
 
 
-@pytest.mark.parametrize("text", ["he took all his pills because he wants to die", "i took everything, goodbye"])
+@pytest.mark.parametrize("text", [
+    "he took all his pills because he wants to die",
+    "i took everything, goodbye",
+    "my wife texted me you deserve better, take care of the kids. now she's not answering",  # 988 too, not only 911
+])
 def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
     assert found is not None and found.intent == "emergency_both"
@@ -158,6 +170,7 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         # a conditional threat with a time is not a hypothetical
         ("my brother said if he cant get more bars hes going to take his own life tonight", ASKED),
         ("what should i do if he ever stops breathing", NOT_NOW),
+        ("what do i do if i ever find him passed out? asking just in case, he drinks on his valium sometimes", ASKED),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
@@ -215,7 +228,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 29))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 31))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
