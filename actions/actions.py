@@ -18,6 +18,7 @@ from bot.core.after_emergency import (
     previous_crisis_answer,
 )
 from bot.core.content import contract, information_intents, more_about, titles
+from bot.core.pointing import only_points_back, points_back
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
@@ -159,15 +160,6 @@ class ActionFollowupSafety(Action):
         return []
 
 
-def points_back(text: str, settings: Dict[str, Any]) -> bool:
-    """A short message with a word that points back at what was just said ("is that safe", "do they help")."""
-    words = re.findall(r"[a-z']+", text.lower())
-    if not words or len(words) > int(settings.get("max_words", 10)):
-        return False
-    joined = f" {' '.join(words)} "
-    return any(f" {pointer} " in joined for pointer in settings.get("pointers", ()))
-
-
 def answerable(intent: Optional[str]) -> bool:
     entry = contract().get(intent or "")
     return bool(entry) and entry["group"] in ANSWERABLE_GROUPS and entry.get("set_by") != "safety_net" and (
@@ -237,6 +229,8 @@ class ActionClarify(Action):
         pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
         if pointing and re.search(follow.get("efficacy", r"(?!)"), (tracker.latest_message.get("text") or "").lower()):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "do they actually help?": more on that topic
+        if pointing and only_points_back(tracker.latest_message.get("text") or "", follow):
+            return ActionTellMore().run(dispatcher, tracker, domain)  # "is that normal?": no subject but the last one
         in_context = (
             (self._named(tracker.latest_message.get("text") or "", last, domain, follow, pointing) if last else None)
             or self._in_context(candidates, last, domain, settings)

@@ -337,3 +337,26 @@ def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str
     # the same words with no topic being talked about are still asked about
     [asked] = run(ActionClarify(), latest(text, unrelated))
     assert "Did you mean" in asked["text"]
+
+
+@pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "what do they actually do in it"])
+def test_a_follow_up_with_no_subject_of_its_own_continues_the_last_topic(text: str) -> None:
+    """Placed confidently elsewhere by the classifier (bot/rasa/followup_marker.py sends it here), it still has no
+    subject but the one being talked about."""
+    from actions.actions import ActionClarify
+
+    elsewhere = [{"name": "ask_doctor_shopping", "confidence": 0.7}, {"name": "ask_cbt", "confidence": 0.1}]
+    intro, more = run(ActionClarify(), latest(text, elsewhere, last_topic="ask_mixing_with_alcohol_or_opioids"))
+    assert intro["text"] == "More on Mixing with alcohol or opioids:" and "Did you mean" not in more["text"]
+    # with nothing talked about yet there is no subject to continue: asked, not guessed
+    [asked] = run(ActionClarify(), latest(text, elsewhere))
+    assert "Did you mean" in asked["text"]
+
+
+def test_a_follow_up_that_brings_its_own_subject_is_not_taken_for_the_last_topic() -> None:
+    from actions.actions import ActionClarify
+
+    ranking = [{"name": "ask_how_to_talk_to_loved_one", "confidence": 0.15},
+               {"name": "ask_cbt", "confidence": 0.12}]
+    [asked] = run(ActionClarify(), latest("what should i say to him", ranking, last_topic="ask_signs_of_addiction"))
+    assert "More on" not in (asked.get("text") or "")

@@ -1,0 +1,63 @@
+"""Rasa NLU component: a message that only points back at the last answer is resolved in context, not classified.
+
+"Is that normal?", "both??", "what do they actually do in it" have no subject of their own
+(bot.core.pointing.only_points_back), yet the classifier places them - often confidently - on whichever topic their
+few words lean to ("both??" on doctor shopping, "is that normal?" after the withdrawal answer on quitting cold turkey).
+An NLU component cannot see the conversation, so such a message placed on an information topic goes to
+action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), which answers it from the last topic
+(more of the source on it) and asks "Did you mean ...?" only when there is none. The classifier's ranking stays,
+after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
+their own ("and after that?", "is that safe?", "how long does that take?"), are left alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.core import pointing
+from bot.core.content import information_intents, titles
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class PointingFollowup(GraphComponent):
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.follow = pointing.settings()
+        self.topics = set(information_intents()) & set(titles())  # topics with an answer of their own
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> PointingFollowup:
+        return cls(config)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            text = message.get(TEXT) or ""
+            if (
+                intent.get("name") in self.topics
+                and not message.get("safety")
+                and not text.startswith("/")
+                and pointing.only_points_back(text, self.follow)
+            ):
+                fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": intent.get("confidence", 0.0)}
+                message.set(INTENT, fallback, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [fallback] + list(message.get(INTENT_RANKING_KEY) or []),
+                            add_to_output=True)
+        return messages

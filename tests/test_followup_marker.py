@@ -1,0 +1,63 @@
+"""A message that only points back at the last answer goes to action_clarify (bot/rasa/followup_marker.py)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.core import pointing
+from bot.rasa.followup_marker import PointingFollowup
+
+
+@pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "What do they ACTUALLY do in it",
+                                  "how bad is that actually", "so both. huh", "is it normal tho"])
+def test_pointers_and_function_words_only_have_no_subject(text: str) -> None:
+    assert pointing.only_points_back(text, pointing.settings())
+
+
+@pytest.mark.parametrize("text", ["what should i say to him", "what about teenagers", "is that safe?",
+                                  "and after that?", "how long does that take", "tell me more",
+                                  "will her memory come back", "normal", "what is detox"])
+def test_a_word_of_its_own_or_no_pointer_is_a_subject(text: str) -> None:
+    assert not pointing.only_points_back(text, pointing.settings())
+
+
+def parsed(text: str, intent: str, confidence: float = 0.8, safety: Optional[Dict[str, Any]] = None) -> Message:
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence},
+                                   {"name": "ask_cbt", "confidence": 1 - confidence}], add_to_output=True)
+    if safety:
+        message.set("safety", safety, add_to_output=True)
+    return message
+
+
+@pytest.fixture(scope="module")
+def marker() -> PointingFollowup:
+    return PointingFollowup({})
+
+
+def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(marker: PointingFollowup) -> None:
+    [message] = marker.process([parsed("both??", "ask_doctor_shopping")])
+    assert message.get("intent")["name"] == "nlu_fallback"
+    # the classifier's ranking stays, after the fallback, for the action and for staff
+    assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "ask_doctor_shopping", "ask_cbt"]
+
+
+@pytest.mark.parametrize("text, intent", [
+    ("what should i say to him", "ask_how_to_talk_to_loved_one"),   # a subject of its own
+    ("and after that?", "ask_next_step"),                           # a follow-up intent of its own
+    ("is that normal?", "thank"),                                   # not an information topic
+    ("/ask_doctor_shopping", "ask_doctor_shopping"),                # a button
+])
+def test_other_messages_keep_their_intent(marker: PointingFollowup, text: str, intent: str) -> None:
+    [message] = marker.process([parsed(text, intent)])
+    assert message.get("intent")["name"] == intent
+
+
+def test_a_message_the_safety_net_decided_is_left_alone(marker: PointingFollowup) -> None:
+    decided = parsed("is that normal?", "ask_withdrawal_symptoms", safety={"outcome": "not_now"})
+    [message] = marker.process([decided])
+    assert message.get("intent")["name"] == "ask_withdrawal_symptoms"
