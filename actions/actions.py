@@ -18,7 +18,7 @@ from bot.core.after_emergency import (
     previous_crisis_answer,
 )
 from bot.core.content import contract, information_intents, more_about, titles
-from bot.core.pointing import only_points_back, points_back
+from bot.core.pointing import about_the_assistant, no_subject, points_back
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
@@ -206,11 +206,12 @@ class ActionClarify(Action):
         return "action_clarify"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
+        text = tracker.latest_message.get("text") or ""
         again = emergency_just_answered(tracker)
-        if again and help_present(tracker.latest_message.get("text") or ""):
+        if again and help_present(text):
             again = None  # "her mom is with her now. what treatment is there": help has come, the question is asked
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
-            if again == HELP_ON_THE_WAY or help_called(tracker.latest_message.get("text") or ""):
+            if again == HELP_ON_THE_WAY or help_called(text):
                 dispatcher.utter_message(text=acknowledgement())
             else:
                 dispatcher.utter_message(response=again)
@@ -226,13 +227,18 @@ class ActionClarify(Action):
         candidates = [r for r in ranking if answerable(r.get("name")) and r["name"] in named]
         last = tracker.get_slot("last_topic")
         follow = followups().get("followup", {})
-        pointing = last in information_intents() and points_back(tracker.latest_message.get("text") or "", follow)
-        if pointing and re.search(follow.get("efficacy", r"(?!)"), (tracker.latest_message.get("text") or "").lower()):
+        pointing = last in information_intents() and points_back(text, follow)
+        if pointing and re.search(follow.get("efficacy", r"(?!)"), text.lower()):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "do they actually help?": more on that topic
-        if pointing and only_points_back(tracker.latest_message.get("text") or "", follow):
+        if last in information_intents() and no_subject(text, follow) and not about_the_assistant(text):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "is that normal?": no subject but the last one
+        first = followups().get("first") or {}
+        if last in (first.get("topics") or {}) and re.search(first.get("pattern", r"(?!)"), text.lower()):
+            following = first["topics"][last]  # "what's the first step?" after the stages: detox
+            dispatcher.utter_message(response=f"utter_{following}")
+            return [SlotSet("last_topic", following)]
         in_context = (
-            (self._named(tracker.latest_message.get("text") or "", last, domain, follow, pointing) if last else None)
+            (self._named(text, last, domain, follow, pointing) if last else None)
             or self._in_context(candidates, last, domain, settings)
             or (self._offered(candidates, last, domain, follow) if pointing else None)
         )
@@ -244,7 +250,7 @@ class ActionClarify(Action):
         ][: int(settings.get("options", 3))]
         if not options and pointing:  # "how bad is that really?": more on the topic being talked about
             return ActionTellMore().run(dispatcher, tracker, domain)
-        if not options and re.search(followups()["in_field"], (tracker.latest_message.get("text") or "").lower()):
+        if not options and re.search(followups()["in_field"], text.lower()):
             dispatcher.utter_message(response="utter_ask_not_covered")  # about benzos, but no topic answers it
             return []
         if not options:

@@ -339,7 +339,8 @@ def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str
     assert "Did you mean" in asked["text"]
 
 
-@pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "what do they actually do in it"])
+@pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "what do they actually do in it",
+                                  "so what now", "what can happen"])
 def test_a_follow_up_with_no_subject_of_its_own_continues_the_last_topic(text: str) -> None:
     """Placed confidently elsewhere by the classifier (bot/rasa/followup_marker.py sends it here), it still has no
     subject but the one being talked about."""
@@ -360,3 +361,17 @@ def test_a_follow_up_that_brings_its_own_subject_is_not_taken_for_the_last_topic
                {"name": "ask_cbt", "confidence": 0.12}]
     [asked] = run(ActionClarify(), latest("what should i say to him", ranking, last_topic="ask_signs_of_addiction"))
     assert "More on" not in (asked.get("text") or "")
+
+
+@pytest.mark.parametrize(
+    "text", ["whats the first step", "what happens in the first part?", "thats a lot. whats the first one"]
+)
+def test_the_first_step_after_the_stages_is_the_stage_that_comes_first(text: str) -> None:
+    from actions.actions import ActionClarify
+
+    unsure = [{"name": "ask_medication_advice", "confidence": 0.2}, {"name": "ask_detox_process", "confidence": 0.15}]
+    [answer] = run(ActionClarify(), latest(text, unsure, last_topic="ask_stages_of_recovery"))
+    assert answer["response"] == "utter_ask_detox_process"
+    # after a topic that lists no stages, the same words are asked about
+    [asked] = run(ActionClarify(), latest(text, unsure, last_topic="ask_cbt"))
+    assert "Did you mean" in asked["text"]

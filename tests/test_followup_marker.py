@@ -17,6 +17,12 @@ def test_pointers_and_function_words_only_have_no_subject(text: str) -> None:
     assert pointing.only_points_back(text, pointing.settings())
 
 
+@pytest.mark.parametrize("text, subject", [("so what now", False), ("what can happen", False), ("and for me?", True),
+                                           ("what do i do now", True), ("ok", True)])
+def test_without_a_pointer_a_message_of_function_words_still_has_no_subject(text: str, subject: bool) -> None:
+    assert pointing.no_subject(text, pointing.settings()) is not subject
+
+
 @pytest.mark.parametrize("text", ["what should i say to him", "what about teenagers", "is that safe?",
                                   "and after that?", "how long does that take", "tell me more",
                                   "will her memory come back", "normal", "what is detox"])
@@ -42,6 +48,9 @@ def marker() -> PointingFollowup:
 def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(marker: PointingFollowup) -> None:
     [message] = marker.process([parsed("both??", "ask_doctor_shopping")])
     assert message.get("intent")["name"] == "nlu_fallback"
+    # "so what now" is about the last answer, not a request for the topic menu
+    [menu] = marker.process([parsed("so what now", "ask_topics")])
+    assert menu.get("intent")["name"] == "nlu_fallback"
     # the classifier's ranking stays, after the fallback, for the action and for staff
     assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "ask_doctor_shopping", "ask_cbt"]
 
@@ -50,6 +59,7 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
     ("what should i say to him", "ask_how_to_talk_to_loved_one"),   # a subject of its own
     ("and after that?", "ask_next_step"),                           # a follow-up intent of its own
     ("is that normal?", "thank"),                                   # not an information topic
+    ("what can you do", "ask_topics"),                              # the menu asked of the assistant
     ("/ask_doctor_shopping", "ask_doctor_shopping"),                # a button
 ])
 def test_other_messages_keep_their_intent(marker: PointingFollowup, text: str, intent: str) -> None:

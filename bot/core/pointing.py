@@ -30,11 +30,21 @@ def points_back(text: str, follow: Dict[str, Any]) -> bool:
     return any(f" {pointer} " in joined for pointer in follow.get("pointers", ()))
 
 
-def only_points_back(text: str, follow: Dict[str, Any]) -> bool:
-    """A pointing message with no word of its own subject: every word is a pointer or a function word
-    (`function_words`), so "is that normal?" or "what do they actually do in it" can only be about the last topic,
-    while "what should I say to him" (say) or "what about teenagers" (teenagers) bring their own."""
-    if not points_back(text, follow):
-        return False
+def no_subject(text: str, follow: Dict[str, Any]) -> bool:
+    """Two or more words (or one pointer: "both??"), every one a pointer or a function word (`function_words`): "so
+    what now", "what can happen", "is that normal?" can only be about what was just said, while "what should I say
+    to him" (say), "and for me?" (me) or "what about teenagers" (teenagers) bring their own subject."""
+    found = words(text)
     function = set(follow.get("function_words") or ())
-    return all(word in function for word in words(text))
+    alone = len(found) == 1 and found[0] in (follow.get("pointers") or ())  # "both??", not "ok" or "no"
+    return (len(found) >= 2 or alone) and all(word in function for word in found)
+
+
+def only_points_back(text: str, follow: Dict[str, Any]) -> bool:
+    """A pointing message with no subject of its own ("is that normal?", "what do they actually do in it")."""
+    return points_back(text, follow) and no_subject(text, follow)
+
+
+def about_the_assistant(text: str) -> bool:
+    """Addressed to the assistant ("what can you do?"): a question for the topic menu, not about the last answer."""
+    return bool({"you", "u", "your", "ya"} & set(words(text)))

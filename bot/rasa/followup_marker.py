@@ -1,10 +1,11 @@
 """Rasa NLU component: a message that only points back at the last answer is resolved in context, not classified.
 
-"Is that normal?", "both??", "what do they actually do in it" have no subject of their own
-(bot.core.pointing.only_points_back), yet the classifier places them - often confidently - on whichever topic their
-few words lean to ("both??" on doctor shopping, "is that normal?" after the withdrawal answer on quitting cold turkey).
-An NLU component cannot see the conversation, so such a message placed on an information topic goes to
-action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), which answers it from the last topic
+"Is that normal?", "both??", "so what now", "what can happen" have no subject of their own
+(bot.core.pointing.no_subject), yet the classifier places them - often confidently - on whichever topic their few
+words lean to ("both??" on doctor shopping, "is that normal?" after the withdrawal answer on quitting cold turkey) or
+on the topic menu ("so what now" after the relapse answer). An NLU component cannot see the conversation, so such a
+message placed on an information topic or on the menu (unless addressed to the assistant: "what can you do?") goes
+to action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), which answers it from the last topic
 (more of the source on it) and asks "Did you mean ...?" only when there is none. The classifier's ranking stays,
 after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
 their own ("and after that?", "is that safe?", "how long does that take?"), are left alone.
@@ -50,11 +51,12 @@ class PointingFollowup(GraphComponent):
         for message in messages:
             intent = message.get(INTENT) or {}
             text = message.get(TEXT) or ""
+            name = intent.get("name")
             if (
-                intent.get("name") in self.topics
-                and not message.get("safety")
+                not message.get("safety")
                 and not text.startswith("/")
-                and pointing.only_points_back(text, self.follow)
+                and pointing.no_subject(text, self.follow)
+                and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text)))
             ):
                 fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": intent.get("confidence", 0.0)}
                 message.set(INTENT, fallback, add_to_output=True)
