@@ -208,6 +208,9 @@ class ActionClarify(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict]:
         text = tracker.latest_message.get("text") or ""
         again = emergency_just_answered(tracker)
+        checked = previous_crisis_answer(reversed(tracker.events))
+        if checked and checked[0].startswith("utter_safety_check_") and help_called(text):
+            again = HELP_ON_THE_WAY  # "what do i do until they get here" after "Is this happening right now?"
         if again and help_present(text):
             again = None  # "her mom is with her now. what treatment is there": help has come, the question is asked
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance

@@ -375,3 +375,18 @@ def test_the_first_step_after_the_stages_is_the_stage_that_comes_first(text: str
     # after a topic that lists no stages, the same words are asked about
     [asked] = run(ActionClarify(), latest(text, unsure, last_topic="ask_cbt"))
     assert "Did you mean" in asked["text"]
+
+
+def test_help_coming_after_is_this_happening_now_is_acknowledged_not_asked_about() -> None:
+    from actions.actions import ActionClarify
+
+    asked = {"event": "bot", "text": "Is this happening right now?",
+             "metadata": {"utter_action": "utter_safety_check_medical"}}
+    text = "what do i do until they get here"
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
+             "intent_ranking": [{"name": "ask_topics", "confidence": 0.3}]}
+    events = [{"event": "user", "text": "hes so sleepy", "parse_data": {}}, asked,
+              {"event": "user", "text": text, "parse_data": parse}]
+    t = Tracker("t", {}, parse, events, False, None, {}, "action_listen")
+    [answer] = run(ActionClarify(), t)
+    assert answer["text"].startswith("Okay. Please stay with them") and "911" in answer["text"]

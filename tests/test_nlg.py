@@ -99,3 +99,14 @@ def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_e
     assert text.startswith("Okay. Please stay with them") and "911" in text
     menu = generate("utter_ask_topics", [said("what can you help with", "ask_topics", 0.99)])["text"]
     assert generate("utter_ask_topics", [*after_an_emergency, said("what topics", "ask_topics", 0.95)])["text"] == menu
+
+
+def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -> None:
+    checked = [said("my dad is really sleepy after his pills and beer", "safety_check_medical", 1.0),
+               *answered("utter_safety_check_medical")]
+    waiting = said("what do i do until they get here", "ask_topics", 0.8)
+    text = generate("utter_ask_topics", [*checked, waiting])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text
+    # any other answer to the question is not taken for help coming
+    question = said("what is tapering", "ask_tapering", 0.9)
+    assert generate("utter_ask_tapering", [*checked, question])["text"] == generate("utter_ask_tapering", [])["text"]

@@ -85,13 +85,16 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
     `after_emergency_below`, or `after_emergency_with_help_below` when someone is with them): in a crisis, a guessed
     topic must not replace the 911 / 988 guidance. A message saying help is being called, or one after the
-    acknowledgement, gets the acknowledgement."""
+    acknowledgement, gets the acknowledgement; after "Is this happening right now?" only one saying help is called
+    does (any other answers the question)."""
     found = _after_emergency(tracker)
+    if found and found[0].startswith("utter_safety_check_"):  # "what do i do until they get here" after "Is this
+        return HELP_ON_THE_WAY if help_called(found[2]) else None  # happening right now?": yes, and help is coming
     settings = load_yaml(str(setting_path("safety_patterns")))
     below = float(settings.get("after_emergency_below", 0.0))
     if found and help_present(found[2]):  # "her mom is with her now. what treatment is there": a question to answer
         below = float(settings.get("after_emergency_with_help_below", below))
-    if not found or found[1] >= below or found[0].startswith("utter_safety_check_"):
+    if not found or found[1] >= below:
         return None
     previous, _, text = found
     return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or help_called(text) else previous
