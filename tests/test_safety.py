@@ -61,6 +61,9 @@ SELF_HARM = [
     "he took his gun out to the car and told me not to follow him",
     "she says she doesnt see a way out and she has all her pills lined up",
     "he's up on the parking garage roof right now and won't talk to me",
+    "my friend keeps asking what songs i would play at her funeral and says nothing will get better",
+    "she says she wishes she could fall asleep and never wake up",
+    "found a jar of her pills she has been hiding instead of taking them, she keeps saying shes ready to go",
 ]
 NOT_NOW_CASES = [
     "can withdrawal cause seizures?",
@@ -171,11 +174,18 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("my brother said if he cant get more bars hes going to take his own life tonight", ASKED),
         ("what should i do if he ever stops breathing", NOT_NOW),
         ("what do i do if i ever find him passed out? asking just in case, he drinks on his valium sometimes", ASKED),
+        # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
+        ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
+        ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),
+        ("she gave away her old clothes because she is moving into sober living", None),
+        ("he overdosed in the winter of 2021 and has been fine ever since. is he still at risk", NOT_NOW),
+        ("she was passed out last night, i shook her awake, but she got up this morning and went to school like normal",
+         NOT_NOW),
     ],
 )
-def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: str) -> None:
+def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: Optional[str]) -> None:
     found = decided(net, text)
-    assert found is not None and found.outcome == outcome, found
+    assert (found.outcome if found else None) == outcome, found
 
 
 def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
@@ -228,7 +238,7 @@ def crisis_outcomes(path: str) -> dict:
 
 
 @pytest.mark.parametrize(
-    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 31))))]
+    "path", [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 32))))]
 )
 def test_crisis_sets_meet_the_targets(path: str) -> None:
     """The issue's targets, on sets written independently of config/safety.yml (the blind one only evaluated)."""
