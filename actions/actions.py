@@ -13,6 +13,7 @@ from bot.core import live_chat
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    emergency_answers_in_a_row,
     help_called,
     help_present,
     previous_crisis_answer,
@@ -20,9 +21,11 @@ from bot.core.after_emergency import (
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.pointing import about_the_assistant, no_subject, points_back
 from bot.core.provider import contact_message
-from bot.core.settings import load_yaml
+from bot.core.settings import load_yaml, setting_path
 
 NOTHING_MORE = "That's everything I have on that topic."
+# a message that asks something (after an emergency answer with someone there, it is asked about, not acknowledged)
+QUESTION = re.compile(r"\?|\b(?:what|how|where|which|who|when|why|is there|are there|can|could|should|do|does|will)\b")
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
@@ -211,8 +214,11 @@ class ActionClarify(Action):
         checked = previous_crisis_answer(reversed(tracker.events))
         if checked and checked[0].startswith("utter_safety_check_") and help_called(text):
             again = HELP_ON_THE_WAY  # "what do i do until they get here" after "Is this happening right now?"
-        if again and help_present(text):
-            again = None  # "her mom is with her now. what treatment is there": help has come, the question is asked
+        repeats = int(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_repeats", 1))
+        if again and help_present(text) and not QUESTION.search(text.lower()):
+            again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
+        elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):
+            again = None  # "her mom is with her now. what treatment is there", or asked again after a repeat
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
             if again == HELP_ON_THE_WAY or help_called(text):
                 dispatcher.utter_message(text=acknowledgement())

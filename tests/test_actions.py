@@ -390,3 +390,37 @@ def test_help_coming_after_is_this_happening_now_is_acknowledged_not_asked_about
     t = Tracker("t", {}, parse, events, False, None, {}, "action_listen")
     [answer] = run(ActionClarify(), t)
     assert answer["text"].startswith("Okay. Please stay with them") and "911" in answer["text"]
+
+
+def test_after_the_emergency_answer_and_one_repeat_an_unclear_question_is_asked_about_not_repeated() -> None:
+    from actions.actions import ActionClarify
+
+    def emergency(text: str) -> List[Dict[str, Any]]:
+        return [{"event": "user", "text": text, "parse_data": {}},
+                {"event": "bot", "text": "988", "metadata": {"utter_action": "utter_emergency_self_harm"}}]
+
+    text = "what kind of therapy would help her"
+    ranking = [{"name": "ask_therapy_options", "confidence": 0.3}, {"name": "ask_dbt", "confidence": 0.2}]
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "intent_ranking": ranking}
+    latest_event = {"event": "user", "text": text, "parse_data": parse}
+    once = Tracker("t", {}, parse, [*emergency("she says she wants to die"), latest_event], False, None, {},
+                   "action_listen")
+    [again] = run(ActionClarify(), once)
+    assert again["response"] == "utter_emergency_self_harm"
+    twice = Tracker("t", {}, parse, [*emergency("she says she wants to die"), *emergency("shes crying"), latest_event],
+                    False, None, {}, "action_listen")
+    [asked] = run(ActionClarify(), twice)
+    assert "Did you mean" in asked["text"]
+
+
+def test_with_someone_there_a_statement_after_an_emergency_answer_gets_the_guidance_acknowledged() -> None:
+    from actions.actions import ActionClarify
+
+    text = "hes here with me now, he says he didnt mean it"
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.2},
+             "intent_ranking": [{"name": "ask_rebuilding_trust", "confidence": 0.2}]}
+    events = [{"event": "user", "text": "he says he wants to die", "parse_data": {}},
+              {"event": "bot", "text": "988", "metadata": {"utter_action": "utter_emergency_self_harm"}},
+              {"event": "user", "text": text, "parse_data": parse}]
+    [answer] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
+    assert answer["text"].startswith("Okay. Please stay with them") and "988" in answer["text"]

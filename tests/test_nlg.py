@@ -110,3 +110,39 @@ def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -
     # any other answer to the question is not taken for help coming
     question = said("what is tapering", "ask_tapering", 0.9)
     assert generate("utter_ask_tapering", [*checked, question])["text"] == generate("utter_ask_tapering", [])["text"]
+
+
+def test_the_emergency_answer_is_repeated_once_then_a_question_is_answered(after_an_emergency) -> None:
+    repeated = [*after_an_emergency, said("she wont come out of the bathroom", "ask_enabling", 0.4),
+                *answered("utter_emergency_self_harm")]
+    question = said("is there therapy that works on the anxiety and the pills together", "ask_therapy_options", 0.84)
+    text = generate("utter_ask_therapy_options", [*repeated, question])["text"]
+    assert text == generate("utter_ask_therapy_options", [])["text"]
+    # the first repeat still happens at the same confidence
+    assert generate("utter_ask_therapy_options", [*after_an_emergency, question])["text"] == emergency_text()
+
+
+def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) -> None:
+    text = "shes out now, sitting with me. tomorrow what kind of help do we look for"
+    question = said(text, "ask_find_treatment", 0.6)
+    text = generate("utter_ask_find_treatment", [*after_an_emergency, question])["text"]
+    assert text == generate("utter_ask_find_treatment", [])["text"]
+
+
+def test_echoing_the_danger_word_of_the_last_answer_gets_that_answer_with_the_closing_line() -> None:
+    from rasa.shared.core.events import SlotSet
+
+    quitting = generate("utter_ask_quitting_cold_turkey", [])["text"]
+    assert "seizures" in quitting.lower()
+    before = [said("can he just stop", "ask_quitting_cold_turkey", 0.9),
+              ActionExecuted("utter_ask_quitting_cold_turkey"),
+              BotUttered(quitting, metadata={"utter_action": "utter_ask_quitting_cold_turkey"}),
+              SlotSet("last_topic", "ask_quitting_cold_turkey")]
+    safety = {"outcome": "asked", "kind": "medical", "phrase": "seizures"}
+    echo = said("seizures??", "safety_check_medical", 1.0, safety)
+    text = generate("utter_safety_check_medical", [*before, echo])["text"]
+    assert text.startswith(quitting) and text.endswith("If this is happening right now, call 911.")
+    # a longer message, or one the last answer did not prompt, is still asked about
+    longer = said("he is having seizures on the floor now", "safety_check_medical", 1.0, safety)
+    assert generate("utter_safety_check_medical", [*before, longer])["text"] != text
+    assert generate("utter_safety_check_medical", [echo])["text"] != text

@@ -44,3 +44,17 @@ def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Opt
             if (event.get("text") or "").startswith(start):
                 return HELP_ON_THE_WAY, confidence, text
     return None
+
+
+def emergency_answers_in_a_row(events_newest_first: Iterable[Dict[str, Any]]) -> int:
+    """How many turns in a row, up to the previous one, gave an emergency answer (utter_emergency_*)."""
+    count, user_seen, this_turn = 0, False, False
+    for event in events_newest_first:
+        if event.get("event") == "user":
+            if user_seen and not this_turn:
+                return count
+            user_seen, this_turn = True, False
+        elif event.get("event") == "bot" and user_seen and not this_turn:
+            if ((event.get("metadata") or {}).get("utter_action") or "").startswith("utter_emergency_"):
+                count, this_turn = count + 1, True
+    return count

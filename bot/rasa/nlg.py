@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    emergency_answers_in_a_row,
     help_called,
     help_present,
     previous_crisis_answer,
@@ -39,6 +40,11 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
     async def generate(
         self, utter_action: Text, tracker: DialogueStateTracker, output_channel: Text, **kwargs: Any
     ) -> Optional[Dict[Text, Any]]:
+        echoed = _echoed_topic(tracker) if utter_action.startswith("utter_safety_check_") else None
+        if echoed:  # "seizures??" right after an answer that said "seizures": a reaction to it, not an emergency
+            response = await super().generate(echoed, tracker, output_channel, **kwargs)
+            note = SafetyNet.from_settings().notes[MEDICAL if "medical" in utter_action else "self_harm"]
+            return {**response, "text": f"{response['text']}\n\n{note}"} if response else response
         if utter_action.startswith("utter_ask_"):  # a topic or the menu ("ok called 911 what do i do til they get
             utter_action = _emergency_again(tracker) or utter_action  # here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
@@ -64,6 +70,23 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
                     return None
                 return SafetyNet.from_settings().notes[MEDICAL if safety.get("kind") == MEDICAL else "self_harm"]
         return None
+
+
+def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
+    """The last topic's answer, when the message asked about only repeats the danger word that answer used
+    ("seizures??", "wdym seizures" after the quitting answer): at most `echo_max_words` words (config/safety.yml), the
+    matched phrase found in the previous answer, and a topic being talked about."""
+    latest = tracker.latest_message
+    phrase = str(((latest.parse_data or {}).get("safety") or {}).get("phrase") or "").lower() if latest else ""
+    topic = tracker.get_slot("last_topic")
+    limit = int(load_yaml(str(setting_path("safety_patterns"))).get("echo_max_words", 0))
+    if not phrase or not topic or len((latest.text or "").split()) > limit:
+        return None
+    for event in reversed(tracker.events):
+        if isinstance(event, BotUttered):
+            said = " ".join((event.text or "").lower().split())
+            return f"utter_{topic}" if phrase in said and said else None
+    return None
 
 
 def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float, str]]:
@@ -92,7 +115,9 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
         return HELP_ON_THE_WAY if help_called(found[2]) else None  # happening right now?": yes, and help is coming
     settings = load_yaml(str(setting_path("safety_patterns")))
     below = float(settings.get("after_emergency_below", 0.0))
-    if found and help_present(found[2]):  # "her mom is with her now. what treatment is there": a question to answer
+    repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
+    if found and (help_present(found[2]) or repeated > int(settings.get("after_emergency_repeats", 1))):
+        # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
         below = float(settings.get("after_emergency_with_help_below", below))
     if not found or found[1] >= below:
         return None
