@@ -21,22 +21,19 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.core.crisis_model import LearnedNet
 from bot.core.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
+from bot.rasa.untrained import UntrainedComponent
 
 CLASSIFIER_EMERGENCIES = {"emergency_medical": MEDICAL, "emergency_self_harm": SELF_HARM}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class EmergencyOverride(GraphComponent):
+class EmergencyOverride(UntrainedComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # min_backstop_confidence: the classifier's own emergency guess is asked about only above this confidence
@@ -46,19 +43,6 @@ class EmergencyOverride(GraphComponent):
         self.net = SafetyNet.from_settings()
         self.learned = LearnedNet.from_settings()
         self.min_backstop = float(config.get("min_backstop_confidence", 0.5))
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> EmergencyOverride:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
