@@ -178,6 +178,8 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),
         ("she gave away her old clothes because she is moving into sober living", None),
+        ("we saw a film where a girl overdosed on xanax, how do i talk to my son about it", None),
+        ("my dad thinks i'm overdosing because i nap after work, i take my ativan as prescribed", None),
         ("he overdosed in the winter of 2021 and has been fine ever since. is he still at risk", NOT_NOW),
         ("she was passed out last night, i shook her awake, but she got up this morning and went to school like normal",
          NOT_NOW),
