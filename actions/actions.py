@@ -21,7 +21,7 @@ from bot.core.after_emergency import (
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.pointing import about_the_assistant, no_subject, points_back
 from bot.core.provider import contact_message
-from bot.core.settings import load_yaml, setting_path
+from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
 # a message that asks something (after an emergency answer with someone there, it is asked about, not acknowledged)
@@ -214,7 +214,7 @@ class ActionClarify(Action):
         checked = previous_crisis_answer(reversed(tracker.events))
         if checked and checked[0].startswith("utter_safety_check_") and help_called(text):
             again = HELP_ON_THE_WAY  # "what do i do until they get here" after "Is this happening right now?"
-        repeats = int(load_yaml(str(setting_path("safety_patterns"))).get("after_emergency_repeats", 1))
+        repeats = int(followups().get("after_emergency_repeats", 1))
         if again and help_present(text) and not QUESTION.search(text.lower()):
             again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
         elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):

@@ -321,7 +321,8 @@ def learned() -> LearnedNet:
 
 
 @pytest.mark.parametrize("text", ["what is dbt", "how long does detox take", "my son is on xanax and i worry",
-                                  "thanks, that helps", "hi", "can you tell me about family therapy"])
+                                  "thanks, that helps", "hi", "can you tell me about family therapy",
+                                  "my daughter flushed all her xanax today and says shes done for good, is that ok"])
 def test_the_learned_net_leaves_ordinary_messages_alone(learned: LearnedNet, text: str) -> None:
     assert learned.kind(text) is None
 
@@ -384,3 +385,11 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
 def test_a_threat_to_swallow_all_the_pills_is_self_harm(net: SafetyNet) -> None:
     found = decided(net, "my bf is threatening to swallow all his pills at once to end it")
     assert found is not None and found.outcome == NOW and found.kind in (SELF_HARM_KIND, BOTH)
+
+
+def test_the_third_net_does_not_ask_about_a_message_saying_help_is_there(component: EmergencyOverride) -> None:
+    text = "they took him to the hospital, he's breathing. i cant stop shaking"
+    assert component.learned.kind(text) is not None  # alone it reads like an emergency
+    message = _classified(text, "express_overwhelmed", 0.6)
+    component.process([message])
+    assert message.get("intent")["name"] == "express_overwhelmed"

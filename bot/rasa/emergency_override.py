@@ -25,6 +25,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.core.after_emergency import help_present
 from bot.core.crisis_model import LearnedNet
 from bot.core.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
 from bot.rasa.untrained import UntrainedComponent
@@ -59,7 +60,10 @@ class EmergencyOverride(UntrainedComponent):
         decision = self.net.decide(text, normal)
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
         everyday = self.learned.everyday_reply(text, predicted.get("name"), predicted.get("confidence", 0.0))
-        learned_kind = self.learned.kind(text, normal) if decision is None and not everyday else None
+        # the third net reads wordings, not situations: "they took him to the hospital, he's breathing" says help is
+        # there, so it is not asked about (the patterns still decide a new emergency in it)
+        settled = everyday or help_present(text)
+        learned_kind = self.learned.kind(text, normal) if decision is None and not settled else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
         if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop:

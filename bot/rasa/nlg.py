@@ -116,7 +116,8 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     settings = load_yaml(str(setting_path("safety_patterns")))
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
-    if found and (help_present(found[2]) or repeated > int(settings.get("after_emergency_repeats", 1))):
+    repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
+    if found and (help_present(found[2]) or repeated > repeats):
         # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
         below = float(settings.get("after_emergency_with_help_below", below))
     if not found or found[1] >= below:
