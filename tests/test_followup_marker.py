@@ -14,7 +14,7 @@ from bot.rasa.followup_marker import PointingFollowup
 @pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "What do they ACTUALLY do in it",
                                   "how bad is that actually", "so both. huh", "is it normal tho"])
 def test_pointers_and_function_words_only_have_no_subject(text: str) -> None:
-    assert pointing.only_points_back(text, pointing.settings())
+    assert pointing.points_back(text, pointing.settings()) and pointing.no_subject(text, pointing.settings())
 
 
 @pytest.mark.parametrize("text, subject", [("so what now", False), ("what can happen", False), ("and for me?", True),
@@ -27,7 +27,8 @@ def test_without_a_pointer_a_message_of_function_words_still_has_no_subject(text
                                   "and after that?", "how long does that take", "tell me more",
                                   "will her memory come back", "normal", "what is detox"])
 def test_a_word_of_its_own_or_no_pointer_is_a_subject(text: str) -> None:
-    assert not pointing.only_points_back(text, pointing.settings())
+    follow = pointing.settings()
+    assert not (pointing.points_back(text, follow) and pointing.no_subject(text, follow))
 
 
 def parsed(text: str, intent: str, confidence: float = 0.8, safety: Optional[Dict[str, Any]] = None) -> Message:

@@ -40,11 +40,6 @@ def no_subject(text: str, follow: Dict[str, Any]) -> bool:
     return (len(found) >= 2 or alone) and all(word in function for word in found)
 
 
-def only_points_back(text: str, follow: Dict[str, Any]) -> bool:
-    """A pointing message with no subject of its own ("is that normal?", "what do they actually do in it")."""
-    return points_back(text, follow) and no_subject(text, follow)
-
-
 def about_the_assistant(text: str) -> bool:
     """Addressed to the assistant ("what can you do?"): a question for the topic menu, not about the last answer."""
     return bool({"you", "u", "your", "ya"} & set(words(text)))

@@ -85,7 +85,7 @@ def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
     for event in reversed(tracker.events):
         if isinstance(event, BotUttered):
             said = " ".join((event.text or "").lower().split())
-            return f"utter_{topic}" if phrase in said and said else None
+            return f"utter_{topic}" if phrase in said else None
     return None
 
 
