@@ -198,7 +198,7 @@ def first_text(messages: list) -> str:
 
 # the crisis sets tuned on (each blind set became one once its first run was seen); the newest blind set is only
 # evaluated, by `make eval`
-CRISIS_TUNING_SETS = [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 32))))]
+CRISIS_TUNING_SETS = [f"tests/crisis_{name}.yml" for name in ("cases", *(f"blind{n}" for n in ("", *range(2, 33))))]
 
 
 def crisis_cases() -> list:

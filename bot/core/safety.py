@@ -306,6 +306,11 @@ class SafetyNet:
             return NOT_NOW
         return NOW if weak else ASKED
 
+    def reassured(self, normal: str) -> bool:
+        """Whether the (normalised) message says the person is fine now ("he's breathing normally", "got
+        discharged"): config/safety.yml `recovered`."""
+        return any(p.search(normal) for p in self.recovered)
+
     def _recovered(self, normal: str, cache: Dict[Any, Any]) -> bool:
         if "recovered" not in cache:
             cache["recovered"] = any(p.search(normal) for p in self.recovered)

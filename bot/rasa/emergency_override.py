@@ -61,8 +61,8 @@ class EmergencyOverride(UntrainedComponent):
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
         everyday = self.learned.everyday_reply(text, predicted.get("name"), predicted.get("confidence", 0.0))
         # the third net reads wordings, not situations: "they took him to the hospital, he's breathing" says help is
-        # there, so it is not asked about (the patterns still decide a new emergency in it)
-        settled = everyday or help_present(text)
+        # there, "he's breathing normally" that he is fine, so neither is asked about (the patterns still decide)
+        settled = everyday or help_present(text) or self.net.reassured(normal)
         learned_kind = self.learned.kind(text, normal) if decision is None and not settled else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
