@@ -137,7 +137,8 @@ def test_echoing_the_danger_word_of_the_last_answer_gets_that_answer_with_the_cl
     before = [said("can he just stop", "ask_quitting_cold_turkey", 0.9),
               ActionExecuted("utter_ask_quitting_cold_turkey"),
               BotUttered(quitting, metadata={"utter_action": "utter_ask_quitting_cold_turkey"}),
-              SlotSet("last_topic", "ask_quitting_cold_turkey")]
+              SlotSet("last_topic", "ask_quitting_cold_turkey"),
+              BotUttered("For help with your own situation, the SAMHSA National Helpline ...", metadata={})]
     safety = {"outcome": "asked", "kind": "medical", "phrase": "seizures"}
     echo = said("seizures??", "safety_check_medical", 1.0, safety)
     text = generate("utter_safety_check_medical", [*before, echo])["text"]

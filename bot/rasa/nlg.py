@@ -82,11 +82,15 @@ def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
     limit = int(load_yaml(str(setting_path("safety_patterns"))).get("echo_max_words", 0))
     if not phrase or not topic or len((latest.text or "").split()) > limit:
         return None
-    for event in reversed(tracker.events):
-        if isinstance(event, BotUttered):
-            said = " ".join((event.text or "").lower().split())
-            return f"utter_{topic}" if phrase in said else None
-    return None
+    said, user_seen = [], False
+    for event in reversed(tracker.events):  # every bubble of the previous turn: the answer, then any escalation line
+        if isinstance(event, UserUttered):
+            if user_seen:
+                break
+            user_seen = True
+        elif isinstance(event, BotUttered) and user_seen:
+            said.append(" ".join((event.text or "").lower().split()))
+    return f"utter_{topic}" if any(phrase in text for text in said) else None
 
 
 def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float, str]]:
