@@ -129,6 +129,13 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_find_treatment", [])["text"]
 
 
+@pytest.mark.parametrize("where", ["hes in the hospital now", "he’s in the ER", "he's at the hospital"])
+def test_help_present_reads_phone_spellings_of_he_is(after_an_emergency, where: str) -> None:
+    question = said(f"{where} and stable. when he gets out how do we get him real help", "ask_find_treatment", 0.6)
+    text = generate("utter_ask_find_treatment", [*after_an_emergency, question])["text"]
+    assert text == generate("utter_ask_find_treatment", [])["text"]
+
+
 def test_echoing_the_danger_word_of_the_last_answer_gets_that_answer_with_the_closing_line() -> None:
     from rasa.shared.core.events import SlotSet
 

@@ -16,14 +16,25 @@ def acknowledgement() -> str:
     return " ".join(str(load_yaml("config/followups.yml")["help_on_the_way"]).split())
 
 
+# "hes", "he's", "he’s" -> "he is" (and she / they), so the patterns of config/followups.yml name one spelling
+_PRONOUN_BE = ((re.compile(r"\b(he|she)(?:'s|s)\b"), r"\1 is"), (re.compile(r"\bthey(?:'re|re)\b"), "they are"))
+
+
+def _plain(text: str) -> str:
+    text = text.lower().replace("\u2019", "'").replace("\u2018", "'")
+    for pattern, replacement in _PRONOUN_BE:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def help_called(text: str) -> bool:
     """Whether a message says help is being called ("ok calling 911 now")."""
-    return bool(re.search(str(load_yaml("config/followups.yml").get("help_called") or r"(?!)"), text.lower()))
+    return bool(re.search(str(load_yaml("config/followups.yml").get("help_called") or r"(?!)"), _plain(text)))
 
 
 def help_present(text: str) -> bool:
-    """Whether a message says someone is with them or help has come ("her mom is with her now")."""
-    return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), text.lower()))
+    """Whether a message says someone is with them or help has come ("her mom is with her now", "hes in the ER")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))
 
 
 def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Optional[Tuple[str, float, str]]:
