@@ -225,6 +225,16 @@ def test_normalising_expands_contractions_and_fixes_key_words(net: SafetyNet) ->
     assert net.normalise("He’s NOT breathin, cant wake him!!!") == "he is not breathing , can not wake him !!!"
     assert net.normalise("siezure unconcious") == "seizure unconscious"
     assert net.normalise("sitting") == "sitting"  # an everyday word is never "corrected" into a key word
+    assert net.normalise("he OD’d again") == "he overdosed again"  # not "he od would again"
+
+
+def test_a_word_per_line_is_read_as_one_sentence(net: SafetyNet) -> None:
+    lines = "my\nsister\nsaid\nshe\nwants\nto\ndie"
+    assert "\n" not in net.normalise(lines)
+    found = net.decide(lines)
+    assert found is not None and found.outcome == NOW and found.kind == "self_harm"
+    # lines of sentences keep their breaks: each is still a sentence of its own
+    assert "\n" in net.normalise("Hi.\nMy son takes xanax every day.\nWhat is detox?")
 
 
 def crisis_outcomes(path: str) -> dict:

@@ -31,6 +31,7 @@ _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“"
 _CONTRACTIONS: Tuple[Tuple[Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
+        (r"\bo\.?d\.?'?e?d\b", "overdosed"),  # before "(\w+)'d": "he OD'd" is not "he od would"
         (r"\bcan't\b|\bcannot\b", "can not"),
         (r"\bwon't\b", "will not"),
         (r"\bain't\b", "is not"),
@@ -41,7 +42,6 @@ _CONTRACTIONS: Tuple[Tuple[Pattern[str], str], ...] = tuple(
         (r"\b(\w+)'ll\b", r"\1 will"),
         (r"\b(\w+)'ve\b", r"\1 have"),
         (r"\b(\w+)'d\b", r"\1 would"),
-        (r"\bo\.?d\.?'?e?d\b", "overdosed"),
     )
 )
 _REPEATS = re.compile(r"(\w)\1{2,}")
@@ -168,7 +168,7 @@ class SafetyNet:
     # ------------------------------------------------------------------ normalising
     def normalise(self, text: str) -> str:
         """Lowercase ASCII words with contractions expanded, runs of a letter shortened and key words spelled right."""
-        text = text.translate(_APOSTROPHES).lower()
+        text = _one_line(text.translate(_APOSTROPHES).lower())
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
         for pattern, replacement in _CONTRACTIONS:
             text = pattern.sub(replacement, text)
@@ -343,6 +343,15 @@ class SafetyNet:
     def _spanish(self, normal: str) -> bool:
         words = normal.split()
         return sum(w in self.spanish_words for w in words) >= self.spanish_min
+
+
+def _one_line(text: str) -> str:
+    """A message typed a word or two per line ("my\\nsister\\nsaid\\nshe\\nwants\\nto\\ndie") is one sentence, not
+    a dozen: its line breaks would otherwise cut every clause into single words (crisis_blind33)."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) >= 3 and sum(len(line.split()) for line in lines) <= 2 * len(lines):
+        return " ".join(line.strip() for line in lines)
+    return text
 
 
 def _span(separator: Pattern[str], text: str, position: int) -> Tuple[int, int]:
