@@ -101,6 +101,7 @@ class _Group:
     patterns: Tuple[Tuple[Pattern[str], bool], ...]  # any of them, each with whether it is a Spanish phrase
     required: Tuple[Pattern[str], ...]  # all of them (the `all:` form)
     soft: bool = False  # a sign families also see every day: a question about its cause makes it not now
+    even_if_fine: bool = False  # "acting normal right now" does not make it over (a child who swallowed pills)
     any_pattern: Optional[Pattern[str]] = None  # all `patterns` in one: most groups match nothing, found in one scan
 
 
@@ -152,6 +153,7 @@ class SafetyNet:
                     + tuple((p, True) for p in compile_all(spanish_patterns)),
                     required=compile_all(group.get("all") or ()),
                     soft=bool(group.get("soft")),
+                    even_if_fine=bool(group.get("even_if_fine")),
                     any_pattern=re.compile("|".join(f"(?:{p.pattern})" for p in compile_all(
                         list(english) + list(spanish_patterns)))) if english or spanish_patterns else None,
                 )
@@ -291,8 +293,8 @@ class SafetyNet:
             if progressive or self._markers(clause_text)[3] or any(p.search(clause_text) for p in self.ongoing):
                 return NOW
             return ASKED if hit.group.kind == SELF_HARM and _PRESENT_WISH.search(hit.text) else NOT_NOW
-        if self._recovered(normal, cache):  # "... she's up and fine this morning": over, whatever else it says
-            return NOT_NOW
+        if self._recovered(normal, cache) and not hit.group.even_if_fine:
+            return NOT_NOW  # "... she's up and fine this morning": over, whatever else it says
         if tense == "habit":  # "she takes too much": told as a habit, unless "tonight", "an hour ago" ...
             return NOW if strong and not past else NOT_NOW
         if tense == "event":
