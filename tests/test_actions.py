@@ -326,7 +326,8 @@ def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic()
     assert answer.get("response") not in ("utter_ask_dbt", "utter_ask_cbt")
 
 
-@pytest.mark.parametrize("text", ["do they actually help", "does it actually help or is it just talking"])
+@pytest.mark.parametrize("text", ["do they actually help", "does it actually help or is it just talking",
+                                  "whats the point of it", "what's even the point of that"])
 def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str) -> None:
     from actions.actions import ActionClarify
 
@@ -340,7 +341,7 @@ def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str
 
 
 @pytest.mark.parametrize("text", ["is that normal?", "both??", "so which one is she", "what do they actually do in it",
-                                  "so what now", "what can happen"])
+                                  "so what now", "what can happen", "how?"])
 def test_a_follow_up_with_no_subject_of_its_own_continues_the_last_topic(text: str) -> None:
     """Placed confidently elsewhere by the classifier (bot/rasa/followup_marker.py sends it here), it still has no
     subject but the one being talked about."""

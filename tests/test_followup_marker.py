@@ -18,7 +18,8 @@ def test_pointers_and_function_words_only_have_no_subject(text: str) -> None:
 
 
 @pytest.mark.parametrize("text, subject", [("so what now", False), ("what can happen", False), ("and for me?", True),
-                                           ("what do i do now", True), ("ok", True)])
+                                           ("what do i do now", True), ("ok", True), ("how?", False), ("why??", False),
+                                           ("no", True), ("thanks", True)])
 def test_without_a_pointer_a_message_of_function_words_still_has_no_subject(text: str, subject: bool) -> None:
     assert pointing.no_subject(text, pointing.settings()) is not subject
 

@@ -31,12 +31,13 @@ def points_back(text: str, follow: Dict[str, Any]) -> bool:
 
 
 def no_subject(text: str, follow: Dict[str, Any]) -> bool:
-    """Two or more words (or one pointer: "both??"), every one a pointer or a function word (`function_words`): "so
+    """Two or more words (or one pointer or `alone` word: "both??", "how?"), every one a pointer or a function word (`function_words`): "so
     what now", "what can happen", "is that normal?" can only be about what was just said, while "what should I say
     to him" (say), "and for me?" (me) or "what about teenagers" (teenagers) bring their own subject."""
     found = words(text)
     function = set(follow.get("function_words") or ())
-    alone = len(found) == 1 and found[0] in (follow.get("pointers") or ())  # "both??", not "ok" or "no"
+    # "both??", "how?", "why?" - not "ok" or "no"
+    alone = len(found) == 1 and found[0] in {*(follow.get("pointers") or ()), *(follow.get("alone") or ())}
     return (len(found) >= 2 or alone) and all(word in function for word in found)
 
 
