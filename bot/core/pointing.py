@@ -31,9 +31,9 @@ def points_back(text: str, follow: Dict[str, Any]) -> bool:
 
 
 def no_subject(text: str, follow: Dict[str, Any]) -> bool:
-    """Two or more words (or one pointer or `alone` word: "both??", "how?"), every one a pointer or a function word (`function_words`): "so
-    what now", "what can happen", "is that normal?" can only be about what was just said, while "what should I say
-    to him" (say), "and for me?" (me) or "what about teenagers" (teenagers) bring their own subject."""
+    """Two or more words (or one pointer or `alone` word: "both??", "how?"), every one a pointer or a function word
+    (`function_words`): "so what now", "what can happen", "is that normal?" can only be about what was just said,
+    while "what should I say to him" (say), "and for me?" (me) or "what about teenagers" bring their own subject."""
     found = words(text)
     function = set(follow.get("function_words") or ())
     # "both??", "how?", "why?" - not "ok" or "no"
