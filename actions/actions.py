@@ -19,7 +19,7 @@ from bot.core.after_emergency import (
     previous_crisis_answer,
 )
 from bot.core.content import contract, information_intents, more_about, titles
-from bot.core.pointing import about_the_assistant, no_subject, points_back
+from bot.core.pointing import about_the_assistant, asks_what_to_do, no_subject, points_back
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
@@ -241,6 +241,13 @@ class ActionClarify(Action):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "do they actually help?": more on that topic
         if last in information_intents() and no_subject(text, follow) and not about_the_assistant(text):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "is that normal?": no subject but the last one
+        todo = followups().get("todo") or {}
+        if last in information_intents() and asks_what_to_do(text):
+            following = (todo.get("topics") or {}).get(last)  # "so what should he do instead?" after quitting at once
+            if not following:
+                return ActionTellMore().run(dispatcher, tracker, domain)  # "what do we do now?" after a relapse
+            dispatcher.utter_message(response=f"utter_{following}")
+            return [SlotSet("last_topic", following)]
         first = followups().get("first") or {}
         if last in (first.get("topics") or {}) and re.search(first.get("pattern", r"(?!)"), text.lower()):
             following = first["topics"][last]  # "what's the first step?" after the stages: detox

@@ -355,6 +355,21 @@ def test_a_follow_up_with_no_subject_of_its_own_continues_the_last_topic(text: s
     assert "Did you mean" in asked["text"]
 
 
+@pytest.mark.parametrize("text", ["so what should he do instead", "ok what do we do now", "What would you advise?"])
+def test_asking_what_to_do_gets_what_the_source_says_to_do_about_the_last_topic(text: str) -> None:
+    from actions.actions import ActionClarify
+
+    elsewhere = [{"name": "ask_anxiety_without_pills", "confidence": 0.6}, {"name": "ask_cbt", "confidence": 0.1}]
+    [answer] = run(ActionClarify(), latest(text, elsewhere, last_topic="ask_quitting_cold_turkey"))
+    assert answer["response"] == "utter_ask_detox_process"  # config/followups.yml todo.topics
+    # a topic with nothing named gets more of the source on itself
+    intro, _ = run(ActionClarify(), latest(text, elsewhere, last_topic="ask_relapse_happened"))
+    assert intro["text"].startswith("More on ")
+    # with no topic yet there is nothing to go on: asked
+    [asked] = run(ActionClarify(), latest(text, elsewhere))
+    assert "Did you mean" in asked["text"]
+
+
 def test_a_follow_up_that_brings_its_own_subject_is_not_taken_for_the_last_topic() -> None:
     from actions.actions import ActionClarify
 

@@ -57,6 +57,13 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
     assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "ask_doctor_shopping", "ask_cbt"]
 
 
+@pytest.mark.parametrize("text, intent", [("so what should he do instead", "ask_anxiety_without_pills"),
+                                          ("what do we do now", "ask_find_treatment"), ("what now?", "ask_topics")])
+def test_asking_what_to_do_goes_to_the_last_topic(marker: PointingFollowup, text: str, intent: str) -> None:
+    [message] = marker.process([parsed(text, intent)])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
 @pytest.mark.parametrize("text, intent", [
     ("what should i say to him", "ask_how_to_talk_to_loved_one"),   # a subject of its own
     ("and after that?", "ask_next_step"),                           # a follow-up intent of its own

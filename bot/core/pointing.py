@@ -41,6 +41,13 @@ def no_subject(text: str, follow: Dict[str, Any]) -> bool:
     return (len(found) >= 2 or alone) and all(word in function for word in found)
 
 
+def asks_what_to_do(text: str) -> bool:
+    """"What do we do now?", "so what should he do instead?": a question about the last answer's topic, even with a
+    subject of its own (config/followups.yml `todo.pattern`)."""
+    todo = load_yaml("config/followups.yml").get("todo") or {}
+    return bool(re.search(str(todo.get("pattern") or r"(?!)"), text.lower().replace("’", "'").strip()))
+
+
 def about_the_assistant(text: str) -> bool:
     """Addressed to the assistant ("what can you do?"): a question for the topic menu, not about the last answer."""
     return bool({"you", "u", "your", "ya"} & set(words(text)))

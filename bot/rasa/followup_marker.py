@@ -8,7 +8,8 @@ message placed on an information topic or on the menu (unless addressed to the a
 to action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), which answers it from the last topic
 (more of the source on it) and asks "Did you mean ...?" only when there is none. The classifier's ranking stays,
 after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
-their own ("and after that?", "is that safe?", "how long does that take?"), are left alone.
+their own ("and after that?", "is that safe?", "how long does that take?"), are left alone. "What do we do now?"
+(bot.core.pointing.asks_what_to_do) is resolved the same way: what to do depends on what was just said.
 """
 
 from __future__ import annotations
@@ -39,8 +40,11 @@ class PointingFollowup(UntrainedComponent):
             if (
                 not message.get("safety")
                 and not text.startswith("/")
-                and pointing.no_subject(text, self.follow)
-                and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text)))
+                and (
+                    (pointing.no_subject(text, self.follow)
+                     and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text))))
+                    or (pointing.asks_what_to_do(text) and (name in self.topics or name == "ask_topics"))
+                )
             ):
                 fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": intent.get("confidence", 0.0)}
                 message.set(INTENT, fallback, add_to_output=True)
