@@ -327,7 +327,8 @@ def test_a_follow_up_that_names_what_an_offered_topic_is_about_gets_that_topic()
 
 
 @pytest.mark.parametrize("text", ["do they actually help", "does it actually help or is it just talking",
-                                  "whats the point of it", "what's even the point of that"])
+                                  "whats the point of it", "what's even the point of that",
+                                  "could the ativan be doing that??", "is that him or the drug"])
 def test_asking_whether_the_thing_just_described_works_gets_more_on_it(text: str) -> None:
     from actions.actions import ActionClarify
 

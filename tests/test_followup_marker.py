@@ -58,8 +58,11 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
 
 
 @pytest.mark.parametrize("text, intent", [("so what should he do instead", "ask_anxiety_without_pills"),
-                                          ("what do we do now", "ask_find_treatment"), ("what now?", "ask_topics")])
-def test_asking_what_to_do_goes_to_the_last_topic(marker: PointingFollowup, text: str, intent: str) -> None:
+                                          ("what do we do now", "ask_find_treatment"),
+                                          ("what now?", "ask_topics"),
+                                          ("is that him or the drug", "ask_what_are_benzodiazepines"),
+                                          ("could the pills be causing that?", "ask_followup_is_it_safe")])
+def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(marker: PointingFollowup, text: str, intent: str) -> None:
     [message] = marker.process([parsed(text, intent)])
     assert message.get("intent")["name"] == "nlu_fallback"
 

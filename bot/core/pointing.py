@@ -48,6 +48,12 @@ def asks_what_to_do(text: str) -> bool:
     return bool(re.search(str(todo.get("pattern") or r"(?!)"), text.lower().replace("’", "'").strip()))
 
 
+def asks_about_cause(text: str, follow: Dict[str, Any]) -> bool:
+    """"Could the ativan be doing that??", "is that him or the drug": whether what was just described comes from the
+    pills (`followup.cause`), a question about the last answer whatever its other words."""
+    return points_back(text, follow) and bool(re.search(str(follow.get("cause") or r"(?!)"), text.lower()))
+
+
 def about_the_assistant(text: str) -> bool:
     """Addressed to the assistant ("what can you do?"): a question for the topic menu, not about the last answer."""
     return bool({"you", "u", "your", "ya"} & set(words(text)))

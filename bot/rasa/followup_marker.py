@@ -9,7 +9,8 @@ to action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), 
 (more of the source on it) and asks "Did you mean ...?" only when there is none. The classifier's ranking stays,
 after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
 their own ("and after that?", "is that safe?", "how long does that take?"), are left alone. "What do we do now?"
-(bot.core.pointing.asks_what_to_do) is resolved the same way: what to do depends on what was just said.
+(bot.core.pointing.asks_what_to_do) and "could the pills be doing that?" (asks_about_cause) are resolved the same
+way: they ask about what was just said.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.core import pointing
 from bot.core.content import information_intents, titles
 from bot.rasa.untrained import UntrainedComponent
+
+# where the classifier puts "could the pills be causing that?" or "what now?" besides the topics: the menu, "is that
+# safe?" (its own follow-up, which answers only whether the last topic's steps are safe) and "that isn't covered"
+ASKED_ABOUT_THE_LAST_ANSWER = ("ask_topics", "ask_followup_is_it_safe", "ask_not_covered")
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -43,7 +48,8 @@ class PointingFollowup(UntrainedComponent):
                 and (
                     (pointing.no_subject(text, self.follow)
                      and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text))))
-                    or (pointing.asks_what_to_do(text) and (name in self.topics or name == "ask_topics"))
+                    or ((pointing.asks_what_to_do(text) or pointing.asks_about_cause(text, self.follow))
+                        and (name in self.topics or name in ASKED_ABOUT_THE_LAST_ANSWER))
                 )
             ):
                 fallback = {"name": DEFAULT_NLU_FALLBACK_INTENT_NAME, "confidence": intent.get("confidence", 0.0)}
