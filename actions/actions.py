@@ -14,9 +14,11 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     emergency_answers_in_a_row,
+    emergency_for_check,
     help_called,
     help_present,
     previous_crisis_answer,
+    says_now,
 )
 from bot.core.content import contract, information_intents, more_about, titles
 from bot.core.pointing import about_the_assistant, asks_about_cause, asks_what_to_do, no_subject, points_back
@@ -214,8 +216,12 @@ class ActionClarify(Action):
         checked = previous_crisis_answer(reversed(tracker.events))
         if checked and checked[0].startswith("utter_safety_check_") and help_called(text):
             again = HELP_ON_THE_WAY  # "what do i do until they get here" after "Is this happening right now?"
+        elif checked and checked[0].startswith("utter_safety_check_") and says_now(text):
+            again = emergency_for_check(checked[0])  # "hes alone at his flat right now": yes, it is happening
         repeats = int(followups().get("after_emergency_repeats", 1))
-        if again and help_present(text) and not QUESTION.search(text.lower()):
+        if again and help_called(text):
+            again = HELP_ON_THE_WAY  # "ok ambulance is on the way", however often the answer was given
+        elif again and help_present(text) and not QUESTION.search(text.lower()):
             again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
         elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):
             again = None  # "her mom is with her now. what treatment is there", or asked again after a repeat

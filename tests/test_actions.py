@@ -409,6 +409,38 @@ def test_help_coming_after_is_this_happening_now_is_acknowledged_not_asked_about
     assert answer["text"].startswith("Okay. Please stay with them") and "911" in answer["text"]
 
 
+def test_saying_it_is_happening_after_is_this_happening_now_gets_the_emergency_answer() -> None:
+    from actions.actions import ActionClarify
+
+    asked = {"event": "bot", "text": "Is this happening right now?",
+             "metadata": {"utter_action": "utter_safety_check_self_harm"}}
+    ranking = [{"name": "ask_quitting_cold_turkey", "confidence": 0.3}]
+
+    def reply(text: str) -> List[Dict[str, Any]]:
+        parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3}, "intent_ranking": ranking}
+        events = [{"event": "user", "text": "he doesnt see the point in living", "parse_data": {}}, asked,
+                  {"event": "user", "text": text, "parse_data": parse}]
+        return run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
+
+    [answer] = reply("hes alone at his flat right now")
+    assert answer["response"] == "utter_emergency_self_harm"
+    assert reply("no not now, that was last year")[0].get("response") != "utter_emergency_self_harm"
+
+
+def test_help_on_the_way_is_acknowledged_after_any_number_of_emergency_answers() -> None:
+    from actions.actions import ActionClarify
+
+    text = "ok ambulance is on the way"
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
+             "intent_ranking": [{"name": "ask_signs_of_addiction", "confidence": 0.3}]}
+    answers = [{"event": "user", "text": "she wont wake up", "parse_data": {}},
+               {"event": "bot", "text": "911", "metadata": {"utter_action": "utter_emergency_medical"}}] * 2
+    t = Tracker("t", {}, parse, [*answers, {"event": "user", "text": text, "parse_data": parse}], False, None, {},
+                "action_listen")
+    [answer] = run(ActionClarify(), t)
+    assert answer["text"].startswith("Okay. Please stay with them") and "911" in answer["text"]
+
+
 def test_after_the_emergency_answer_and_one_repeat_an_unclear_question_is_asked_about_not_repeated() -> None:
     from actions.actions import ActionClarify
 

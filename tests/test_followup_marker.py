@@ -62,7 +62,9 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
                                           ("what now?", "ask_topics"),
                                           ("is that him or the drug", "ask_what_are_benzodiazepines"),
                                           ("could the pills be causing that?", "ask_followup_is_it_safe")])
-def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(marker: PointingFollowup, text: str, intent: str) -> None:
+def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(
+    marker: PointingFollowup, text: str, intent: str
+) -> None:
     [message] = marker.process([parsed(text, intent)])
     assert message.get("intent")["name"] == "nlu_fallback"
 

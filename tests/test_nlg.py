@@ -154,3 +154,21 @@ def test_echoing_the_danger_word_of_the_last_answer_gets_that_answer_with_the_cl
     longer = said("he is having seizures on the floor now", "safety_check_medical", 1.0, safety)
     assert generate("utter_safety_check_medical", [*before, longer])["text"] != text
     assert generate("utter_safety_check_medical", [echo])["text"] != text
+
+
+def test_help_on_the_way_is_acknowledged_even_after_the_answer_was_repeated(after_an_emergency) -> None:
+    repeated = [*after_an_emergency, said("she wont open the door", "ask_enabling", 0.4),
+                *answered("utter_emergency_self_harm")]
+    coming = said("ok ambulance is on the way", "ask_signs_of_addiction", 0.95)
+    text = generate("utter_ask_signs_of_addiction", [*repeated, coming])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text
+
+
+def test_saying_it_is_happening_in_words_after_the_question_gets_the_emergency_answer() -> None:
+    checked = [said("my brother texted me he doesnt see the point in living", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    alone = said("hes alone at his flat right now", "ask_quitting_cold_turkey", 0.9)
+    assert generate("utter_ask_quitting_cold_turkey", [*checked, alone])["text"] == emergency_text()
+    # "no" in words is an answer too: the question asked about, not the emergency answer
+    not_now = said("no not right now, that was last year", "ask_quitting_cold_turkey", 0.9)
+    assert generate("utter_ask_quitting_cold_turkey", [*checked, not_now])["text"] != emergency_text()

@@ -37,6 +37,16 @@ def help_present(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))
 
 
+def says_now(text: str) -> bool:
+    """Whether a reply to "Is this happening right now?" says it is ("hes alone at his flat right now")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("check_now") or r"(?!)"), _plain(text)))
+
+
+def emergency_for_check(check: str) -> str:
+    """The emergency answer a "happening right now?" question (utter_safety_check_<kind>[_es]) was asking about."""
+    return check.replace("utter_safety_check_", "utter_emergency_")
+
+
 def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Optional[Tuple[str, float, str]]:
     """The emergency answer, "is this happening right now?" (utter_safety_check_*) or the acknowledgement the previous
     turn gave, with this turn's message confidence and text; None when the previous turn gave none of them."""

@@ -21,9 +21,11 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     emergency_answers_in_a_row,
+    emergency_for_check,
     help_called,
     help_present,
     previous_crisis_answer,
+    says_now,
 )
 from bot.core.safety import MEDICAL, SafetyNet
 from bot.core.settings import load_yaml, setting_path
@@ -116,7 +118,11 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     does (any other answers the question)."""
     found = _after_emergency(tracker)
     if found and found[0].startswith("utter_safety_check_"):  # "what do i do until they get here" after "Is this
-        return HELP_ON_THE_WAY if help_called(found[2]) else None  # happening right now?": yes, and help is coming
+        if help_called(found[2]):  # happening right now?": yes, and help is coming
+            return HELP_ON_THE_WAY
+        return emergency_for_check(found[0]) if says_now(found[2]) else None  # "hes alone at his flat right now"
+    if found and help_called(found[2]):  # "ok ambulance is on the way", however often the answer was given
+        return HELP_ON_THE_WAY
     settings = load_yaml(str(setting_path("safety_patterns")))
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
