@@ -172,3 +172,17 @@ def test_saying_it_is_happening_in_words_after_the_question_gets_the_emergency_a
     # "no" in words is an answer too: the question asked about, not the emergency answer
     not_now = said("no not right now, that was last year", "ask_quitting_cold_turkey", 0.9)
     assert generate("utter_ask_quitting_cold_turkey", [*checked, not_now])["text"] != emergency_text()
+
+
+def test_an_emergency_answer_given_in_place_of_a_topic_counts_as_one_next_turn() -> None:
+    checked = [said("he texted me he doesnt see the point in living", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    alone = said("hes alone at his flat right now", "ask_quitting_cold_turkey", 0.9)
+    response = generate("utter_ask_quitting_cold_turkey", [*checked, alone])
+    assert response["answered_as"] == "utter_emergency_self_harm"
+    given = [*checked, alone, ActionExecuted("utter_ask_quitting_cold_turkey"),
+             BotUttered(response["text"], metadata={"utter_action": "utter_ask_quitting_cold_turkey",
+                                                    "answered_as": response["answered_as"]})]
+    calling = said("ok im calling them now and driving over", "ask_not_covered", 0.6)
+    text = generate("utter_ask_not_covered", [*given, calling])["text"]
+    assert text.startswith("Okay. Please stay with them")

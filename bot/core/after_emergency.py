@@ -47,6 +47,13 @@ def emergency_for_check(check: str) -> str:
     return check.replace("utter_safety_check_", "utter_emergency_")
 
 
+def answered(bot_event: Dict[str, Any]) -> str:
+    """The response a bot event gave: the one bot/rasa/nlg.py put in place of the action's (`answered_as`: the
+    emergency answer again, for "hes alone at his flat right now" placed on a topic), else the action's own."""
+    metadata = bot_event.get("metadata") or {}
+    return str(metadata.get("answered_as") or metadata.get("utter_action") or "")
+
+
 def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Optional[Tuple[str, float, str]]:
     """The emergency answer, "is this happening right now?" (utter_safety_check_*) or the acknowledgement the previous
     turn gave, with this turn's message confidence and text; None when the previous turn gave none of them."""
@@ -59,7 +66,7 @@ def previous_crisis_answer(events_newest_first: Iterable[Dict[str, Any]]) -> Opt
             user_seen, text = True, event.get("text") or ""
             confidence = float(((event.get("parse_data") or {}).get("intent") or {}).get("confidence", 1.0))
         elif event.get("event") == "bot" and user_seen:  # the previous turn's answers, last first
-            previous = (event.get("metadata") or {}).get("utter_action") or ""
+            previous = answered(event)
             if previous.startswith(("utter_emergency_", "utter_safety_check_")):
                 return previous, confidence, text
             if (event.get("text") or "").startswith(start):
@@ -76,6 +83,6 @@ def emergency_answers_in_a_row(events_newest_first: Iterable[Dict[str, Any]]) ->
                 return count
             user_seen, this_turn = True, False
         elif event.get("event") == "bot" and user_seen and not this_turn:
-            if ((event.get("metadata") or {}).get("utter_action") or "").startswith("utter_emergency_"):
+            if answered(event).startswith("utter_emergency_"):
                 count, this_turn = count + 1, True
     return count

@@ -54,6 +54,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
             return {"text": acknowledgement()}
         response = await super().generate(utter_action, tracker, output_channel, **kwargs)
+        if response and utter_action.startswith("utter_emergency_"):
+            response = {**response, "answered_as": utter_action}  # the event's metadata: what this turn answered
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
         note = self._note(tracker)
