@@ -226,6 +226,7 @@ def test_normalising_expands_contractions_and_fixes_key_words(net: SafetyNet) ->
     assert net.normalise("siezure unconcious") == "seizure unconscious"
     assert net.normalise("sitting") == "sitting"  # an everyday word is never "corrected" into a key word
     assert net.normalise("he OD’d again") == "he overdosed again"  # not "he od would again"
+    assert net.normalise("ur better off w/o me") == "your better off without me"
 
 
 def test_a_word_per_line_is_read_as_one_sentence(net: SafetyNet) -> None:

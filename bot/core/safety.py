@@ -32,6 +32,8 @@ _CONTRACTIONS: Tuple[Tuple[Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
         (r"\bo\.?d\.?'?e?d\b", "overdosed"),  # before "(\w+)'d": "he OD'd" is not "he od would"
+        (r"\bw/o\b", "without"),  # "ur better off w/o me"
+        (r"\bw/(?=\s|\w)", "with "),
         (r"\bcan't\b|\bcannot\b", "can not"),
         (r"\bwon't\b", "will not"),
         (r"\bain't\b", "is not"),
