@@ -268,6 +268,8 @@ class ActionClarify(Action):
         if in_context:  # a follow-up ("so what's the safer way then?") the last answer's topics explain
             dispatcher.utter_message(response=f"utter_{in_context}")
             return [SlotSet("last_topic", in_context)] if in_context in information_intents() else []
+        if self._still_on(candidates, last, settings):  # "so I should stop? he'll have no food" after enabling
+            return ActionTellMore().run(dispatcher, tracker, domain)
         options = [
             r["name"] for r in candidates if r.get("confidence", 0) >= settings.get("min", 0.1)
         ][: int(settings.get("options", 3))]
@@ -318,6 +320,16 @@ class ActionClarify(Action):
         if best >= follow.get("related_min", 0.08) and best >= follow.get("related_ratio", 2.0) * runner_up:
             return offered[0]["name"]
         return None
+
+    @staticmethod
+    def _still_on(candidates: List[Dict[str, Any]], last: Optional[str], settings: Dict[str, Any]) -> bool:
+        """Whether an unsure message most likely goes on with the topic just answered: that topic is one of the
+        classifier's two likeliest with at least `still_on_min` (config/followups.yml `clarify`). A family that has
+        just read an answer mostly goes on about it; "Did you mean <the answer you just read>?" helps nobody."""
+        if last not in information_intents():
+            return False
+        top_two = candidates[:2]
+        return any(c["name"] == last and c.get("confidence", 0) >= settings.get("still_on_min", 1.0) for c in top_two)
 
     @classmethod
     def _in_context(

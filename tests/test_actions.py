@@ -380,6 +380,24 @@ def test_a_follow_up_that_brings_its_own_subject_is_not_taken_for_the_last_topic
     assert "More on" not in (asked.get("text") or "")
 
 
+def test_an_unsure_message_with_the_last_topic_among_the_two_likeliest_goes_on_with_it() -> None:
+    from actions.actions import ActionClarify
+
+    ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "ask_money_and_work", "confidence": 0.32},
+               {"name": "ask_enabling", "confidence": 0.30}, {"name": "ask_cbt", "confidence": 0.2}]
+    text = "but if i stop she'll lose her job"
+    intro, more = run(ActionClarify(), latest(text, ranking, last_topic="ask_enabling"))
+    assert intro["text"].startswith("More on") and more["text"]  # the next sentences on enabling
+    [asked] = run(ActionClarify(), latest(text, ranking, last_topic="ask_memory_problems"))  # another topic: ask
+    assert "Did you mean" in asked["text"]
+    third = [ranking[0], ranking[1], ranking[3], ranking[2]]  # the last topic only third: ask
+    [asked] = run(ActionClarify(), latest(text, third, last_topic="ask_enabling"))
+    assert "Did you mean" in asked["text"]
+    faint = [ranking[0], ranking[1], {"name": "ask_enabling", "confidence": 0.05}]  # second but faint: ask
+    [asked] = run(ActionClarify(), latest(text, faint, last_topic="ask_enabling"))
+    assert "Did you mean" in asked["text"]
+
+
 @pytest.mark.parametrize(
     "text", ["whats the first step", "what happens in the first part?", "thats a lot. whats the first one"]
 )
