@@ -190,6 +190,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("he overdosed in the winter of 2021 and has been fine ever since. is he still at risk", NOT_NOW),
         ("she was passed out last night, i shook her awake, but she got up this morning and went to school like normal",
          NOT_NOW),
+        # a clause that only dates the one before it (crisis_blind37)
+        ("he passed out at a party from xanax and beer, thats like 5 years ago. should i be worried", NOT_NOW),
+        ("he passed out at a party from xanax and beer, that was back in 2019", NOT_NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: Optional[str]) -> None:

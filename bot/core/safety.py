@@ -50,6 +50,10 @@ _REPEATS = re.compile(r"(\w)\1{2,}")
 _NON_WORD = re.compile(r"[^\w!?.,;\n]+")
 _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
+# a clause that only dates the one before it: "..., that is like 5 years ago"
+_DATING = re.compile(
+    r"(?:that|this|it|which) (?:is|was|s|were) (?:like |about |around |almost |nearly |over |maybe |probably |at least )?"
+)
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
 # a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
 _PRESENT_WISH = re.compile(
@@ -262,7 +266,7 @@ class SafetyNet:
                 for m in frame.finditer(text)
                 if not any(f.match(text, m.start()) for f in self.factive)
             ]
-            cache[clause] = (starts, any(p.search(text) for p in self.past))
+            cache[clause] = (starts, any(p.search(text) for p in self.past) or self._dated_after(normal, clause))
         frame_starts, clause_past = cache[clause]
         tense = hit.group.tense
         sentence = _span(_SENTENCE, normal, hit.start)
@@ -309,6 +313,15 @@ class SafetyNet:
         if past and not strong:
             return NOT_NOW
         return NOW if weak else ASKED
+
+    def _dated_after(self, normal: str, clause: Tuple[int, int]) -> bool:
+        """Whether the next clause dates this one ("he passed out at a party, that's like 5 years ago")."""
+        following = normal[clause[1] :].lstrip(" ,")
+        found = _DATING.match(following)
+        if not found:
+            return False
+        dating = following[: _span(_CLAUSE, following, 0)[1]]
+        return any(p.search(dating) for p in self.past)
 
     def reassured(self, normal: str) -> bool:
         """Whether the (normalised) message says the person is fine now ("he's breathing normally", "got
