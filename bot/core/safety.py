@@ -52,7 +52,8 @@ _SENTENCE = re.compile(r"[.!?;\n]+")
 _CLAUSE = re.compile(r"[.!?;,\n]+|\bbut\b")
 # a clause that only dates the one before it: "..., that is like 5 years ago"
 _DATING = re.compile(
-    r"(?:that|this|it|which) (?:is|was|s|were) (?:like |about |around |almost |nearly |over |maybe |probably |at least )?"
+    r"(?:that|this|it|which) (?:is|was|s|were) "
+    r"(?:like |about |around |almost |nearly |over |maybe |probably |at least )?"
 )
 _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
 # a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
