@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 MODEL := models/benzo-family.tar.gz
 SPACY := build/spacy/en_family/meta.json
+SENTENCES := build/minilm/model.safetensors
 export PYTHONPATH := $(CURDIR)
 export TF_CPP_MIN_LOG_LEVEL := 2
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
@@ -21,7 +22,7 @@ TRAINING_INPUTS := domain.yml config.yml $(wildcard data/*.yml) config/safety.ym
 .PHONY: setup run status train validate shell test test-fast screenshots eval compare lint lock clean test-deps staff-user
 
 ## setup: virtualenv with pinned dependencies, spaCy pipeline, front-end packages
-setup: $(VENV)/.installed $(SPACY) node_modules/.installed
+setup: $(VENV)/.installed $(SPACY) $(SENTENCES) node_modules/.installed
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -32,6 +33,9 @@ $(VENV)/.installed: requirements.lock
 
 $(SPACY): $(VENV)/.installed tools/spacy_pipeline.py
 	$(PY) -m tools.spacy_pipeline
+
+$(SENTENCES): $(VENV)/.installed tools/sentence_model.py
+	$(PY) -m tools.sentence_model
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -44,7 +48,7 @@ test-deps:
 ## train: train the model into models/ when data, domain or config changed
 train: $(MODEL)
 
-$(MODEL): $(VENV)/.installed $(SPACY) $(TRAINING_INPUTS)
+$(MODEL): $(VENV)/.installed $(SPACY) $(SENTENCES) $(TRAINING_INPUTS)
 	$(PY) -m tools.training config.yml
 	touch $@
 

@@ -126,8 +126,11 @@ def copy_project(target: Path) -> Path:
     shutil.copytree(shared, target / "shared")
     spacy = ROOT / "build" / "spacy"
     assert spacy.is_dir(), "no spaCy pipeline: run `make setup`"
+    sentences = ROOT / "build" / "minilm"
+    assert sentences.is_dir(), "no sentence encoder files: run `make setup`"
     (project / "build").mkdir()
     (project / "build" / "spacy").symlink_to(spacy)
+    (project / "build" / "minilm").symlink_to(sentences)  # its cache of training sentences is shared too
     return project
 
 

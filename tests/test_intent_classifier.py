@@ -123,3 +123,53 @@ def test_an_unknown_model_is_refused() -> None:
     context = ExecutionContext(graph_schema=None, node_name="x")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="linear_svc"):
         FastLogisticRegressionClassifier.create({"model": "svm"}, storage, Resource("x"), context)
+
+
+class FakeEncoder:
+    """Deterministic stand-in for the sentence encoder (tests/test_sentence_encoder.py tests the real one)."""
+
+    def encode_all(self, texts: List[str]) -> np.ndarray:
+        return np.stack([np.random.default_rng(int(t.split()[-1])).random(8) for t in texts])
+
+
+@pytest.mark.parametrize("below", [0.0, 0.5, 1.01])
+def test_the_sentence_model_answers_only_what_the_word_model_is_unsure_of(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, below: float
+) -> None:
+    """`sentence_model` (config.yml): a second LinearSVC on the word features plus the sentence embedding, saved and
+    loaded with the model, ranks exactly the messages whose word-model margin is under `sentence_below_margin`, and
+    never puts an intent of `sentence_never_first` first where the word model did not."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.svm import LinearSVC
+
+    from bot.core import sentence_encoder
+
+    monkeypatch.setattr(sentence_encoder, "shared_encoder", lambda path: FakeEncoder())
+    storage = LocalModelStorage(tmp_path_factory.mktemp("models"))
+    context = ExecutionContext(graph_schema=None, node_name="svc")  # type: ignore[arg-type]
+    config = {**FastLogisticRegressionClassifier.get_default_config(), "model": "linear_svc", "temperature": 0.2,
+              "random_state": 1, "ranking_length": 0, "sentence_model": "unused", "sentence_weight": 2.0,
+              "sentence_below_margin": below, "sentence_never_first": ["intent_0"]}
+    ours = FastLogisticRegressionClassifier.create(config, storage, Resource("svc"), context)
+    examples = [message(seed, intent=f"intent_{seed % 4}") for seed in range(60)]
+    ours.train(TrainingData(examples))
+    loaded = FastLogisticRegressionClassifier.load(config, storage, Resource("svc"), context)
+    assert isinstance(loaded.with_sentences, LinearSVC) and loaded.with_sentences.coef_.flags["F_CONTIGUOUS"]
+    new = [message(seed) for seed in range(400, 440)]
+    words = loaded._probabilities(loaded._create_X(new))
+    embedded = hstack([loaded._create_X(new), csr_matrix(FakeEncoder().encode_all([m.get(TEXT) for m in new]) * 2)])
+    sentences = loaded._probabilities(embedded.tocsr(), loaded.with_sentences)
+    classes = list(loaded.clf.classes_)
+    used = replaced = 0
+    for i, processed in enumerate(loaded.process(new)):
+        ranked = np.sort(words[i])
+        unsure = ranked[-1] - ranked[-2] < below
+        blocked = classes[int(sentences[i].argmax())] == "intent_0" and int(words[i].argmax()) != 0
+        expected = sentences[i] if unsure and not blocked else words[i]
+        confidences = {r["name"]: r["confidence"] for r in processed.get("intent_ranking")}
+        assert [confidences[c] for c in classes] == pytest.approx(expected.tolist())
+        used += unsure
+        replaced += unsure and not blocked and int(sentences[i].argmax()) != int(words[i].argmax())
+    assert used == {0.0: 0, 1.01: len(new)}.get(below, used)
+    if below == 1.01:
+        assert replaced, "the sentence model never changed an answer: the test would not see it used"

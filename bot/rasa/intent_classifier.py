@@ -15,12 +15,19 @@
   91.6% before any fallback) and, asking about the same share of messages, confidently wrong less often (3.7% against
   4.4% of messages with 8% asked), and it trains in seconds instead of minutes (README, "Numbers"). The temperature
   only sets how the FallbackClassifier's thresholds read the scores; they are tuned on cross-validation with it.
+- `sentence_model: <dir>` adds a second LinearSVC that also sees the message's sentence embedding
+  (bot/core/sentence_encoder.py, all-MiniLM-L6-v2, scaled by `sentence_weight`). It is a cascade: the word model
+  answers alone when the margin between its two likeliest intents is at least `sentence_below_margin`; only the
+  messages it is unsure of (a quarter of the cross-validation messages, under a tenth of the blind sets') pay the
+  encoder's ~12 ms. On 5-fold cross-validation it was right for 92.6% of messages against 87.6% (asked 3.8% against
+  8.6%, confidently wrong 3.6% against 3.8%; README, "Numbers").
 - One message's row is built on its arrays (each count times its idf, the featurizers' blocks side by side):
   SciPy's sparse product with a diagonal matrix and its stacking cost a sixth of a turn for a one-row matrix.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
@@ -38,6 +45,7 @@ from sklearn.preprocessing import normalize
 from sklearn.svm import LinearSVC
 
 IDF_FILE = "idf.npz"
+SENTENCE_FILE = "with_sentences.skops"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -47,7 +55,9 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {**LogisticRegressionClassifier.get_default_config(), "tfidf": False, "C": 1.0,
-                "model": "logistic_regression", "temperature": 0.1}
+                "model": "logistic_regression", "temperature": 0.1,
+                "sentence_model": None, "sentence_weight": 1.5, "sentence_below_margin": 0.8,
+                "sentence_never_first": []}
 
     def __init__(self, config: Dict[Text, Any], *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
@@ -60,6 +70,7 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
         else:
             raise ValueError(f"model: {self.config.get('model')!r} (logistic_regression or linear_svc)")
         self.idf: Optional[List[np.ndarray]] = None  # one vector per featurizer, when tf-idf is on
+        self.with_sentences: Optional[LinearSVC] = None  # the cascade's second model (`sentence_model`)
 
     @classmethod
     def load(
@@ -75,8 +86,24 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
             with model_storage.read_from(resource) as model_dir:
                 stored = np.load(model_dir / IDF_FILE)
                 component.idf = [stored[f"block{i}"] for i in range(len(stored.files))]
+        if isinstance(component, FastLogisticRegressionClassifier) and component.config.get("sentence_model"):
+            import skops.io as sio
+
+            with model_storage.read_from(resource) as model_dir:
+                path = model_dir / SENTENCE_FILE
+                component.with_sentences = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+            _column_major(component.with_sentences)
         _column_major(component)
         return component
+
+    def _encoder(self) -> Any:
+        from bot.core.sentence_encoder import shared_encoder
+
+        return shared_encoder(Path(self.config["sentence_model"]))
+
+    def _with_sentence(self, X: csr_matrix, texts: List[str]) -> csr_matrix:
+        embedded = self._encoder().encode_all(texts) * float(self.config.get("sentence_weight", 1.0))
+        return hstack([X, csr_matrix(embedded)], format="csr")
 
     @staticmethod
     def _blocks(message: Message) -> List[Any]:
@@ -101,18 +128,40 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
                 rows.append(csr_matrix(sentence[0]) if len(sentence) == 1 else hstack(sentence, format="csr"))
         return rows[0] if len(rows) == 1 else vstack(rows, format="csr")
 
-    def _probabilities(self, X: csr_matrix) -> np.ndarray:
+    def _probabilities(self, X: csr_matrix, model: Optional[LinearSVC] = None) -> np.ndarray:
         """The softmax of the LinearSVC's scores at `temperature`."""
-        scores = np.atleast_2d(self.clf.decision_function(X)) / float(self.config.get("temperature", 0.1))
+        model = self.clf if model is None else model
+        scores = np.atleast_2d(model.decision_function(X)) / float(self.config.get("temperature", 0.1))
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
         return exp / exp.sum(axis=1, keepdims=True)
+
+    def _cascade(self, X: csr_matrix, messages: List[Message]) -> np.ndarray:
+        """The word model's probabilities, replaced by the sentence model's where the word model is unsure."""
+        probabilities = self._probabilities(X)
+        if self.with_sentences is None:
+            return probabilities
+        ranked = np.sort(probabilities, axis=1)
+        unsure = np.flatnonzero(ranked[:, -1] - ranked[:, -2] < float(self.config["sentence_below_margin"]))
+        if len(unsure):
+            texts = [messages[i].get(TEXT) or "" for i in unsure]
+            rows = X[unsure] if len(messages) > 1 else X
+            again = self._probabilities(self._with_sentence(rows, texts), self.with_sentences)
+            # the sentence model never puts an intent of `sentence_never_first` (the emergencies: the safety net
+            # and the word model decide those) first where the word model did not
+            classes = list(self.clf.classes_)
+            never = [classes.index(n) for n in self.config.get("sentence_never_first") or () if n in classes]
+            for row, i in enumerate(unsure):
+                first = int(again[row].argmax())
+                if first not in never or int(probabilities[i].argmax()) == first:
+                    probabilities[i] = again[row]
+        return probabilities
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Rasa's process, with the ranking from `_probabilities` (the softmax of a LinearSVC's scores)."""
         if not isinstance(self.clf, LinearSVC):
             return super().process(messages)
-        probabilities = self._probabilities(self._create_X(messages))
+        probabilities = self._cascade(self._create_X(messages), messages)
         for row, message in zip(probabilities, messages, strict=True):
             ranking = sorted(
                 ({"name": name, "confidence": float(p)} for name, p in zip(self.clf.classes_, row, strict=True)),
@@ -140,6 +189,17 @@ class FastLogisticRegressionClassifier(LogisticRegressionClassifier):
         if self.idf is not None:
             with self._model_storage.write_to(self._resource) as model_dir:
                 np.savez(model_dir / IDF_FILE, **{f"block{i}": idf for i, idf in enumerate(self.idf)})
+        if self.config.get("sentence_model") and isinstance(self.clf, LinearSVC):
+            import skops.io as sio
+            from sklearn.base import clone
+
+            X, y = self._create_training_matrix(training_data)
+            texts = [e.get(TEXT) for e in training_data.intent_examples if e.get("intent") and e.get("text")]
+            if X.shape[0]:
+                self.with_sentences = clone(self.clf).fit(self._with_sentence(X, texts), y)
+                with self._model_storage.write_to(self._resource) as model_dir:
+                    sio.dump(self.with_sentences, model_dir / SENTENCE_FILE)
+                _column_major(self.with_sentences)
         _column_major(self)
         return resource
 
@@ -171,7 +231,9 @@ def _side_by_side(blocks: List[csr_matrix]) -> csr_matrix:
     return csr_matrix((data, indices, np.array([0, len(data)])), shape=(1, width))
 
 
-def _column_major(component: LogisticRegressionClassifier) -> None:
-    coefficients = getattr(component.clf, "coef_", None)
+def _column_major(component: Any) -> None:
+    """The classifier's coefficients column-major, for one-row products (see the module's docstring)."""
+    model = getattr(component, "clf", component)
+    coefficients = getattr(model, "coef_", None)
     if coefficients is not None:
-        component.clf.coef_ = np.asfortranarray(coefficients)
+        model.coef_ = np.asfortranarray(coefficients)
