@@ -186,3 +186,19 @@ def test_an_emergency_answer_given_in_place_of_a_topic_counts_as_one_next_turn()
     calling = said("ok im calling them now and driving over", "ask_not_covered", 0.6)
     text = generate("utter_ask_not_covered", [*given, calling])["text"]
     assert text.startswith("Okay. Please stay with them")
+
+
+@pytest.mark.parametrize("text", ["she's in the next room. she says she won't do anything", "he says hes fine now",
+                                  "he swore he wont try anything"])
+def test_the_person_saying_they_are_fine_gets_the_guidance_again_however_sure_the_classifier(
+    after_an_emergency, text: str
+) -> None:
+    denial = said(text, "ask_loved_one_refuses", 0.98)  # what the classifier said in dialogues20
+    assert generate("utter_ask_loved_one_refuses", [*after_an_emergency, denial])["text"] == emergency_text()
+    # not once someone is with them, nor after the answer was already repeated
+    with_help = said(f"her mom is with her now. {text}", "ask_loved_one_refuses", 0.98)
+    answer = generate("utter_ask_loved_one_refuses", [])["text"]
+    assert generate("utter_ask_loved_one_refuses", [*after_an_emergency, with_help])["text"] == answer
+    repeated = [*after_an_emergency, said("she wont come out", "ask_enabling", 0.4),
+                *answered("utter_emergency_self_harm")]
+    assert generate("utter_ask_loved_one_refuses", [*repeated, denial])["text"] == answer

@@ -37,6 +37,11 @@ def help_present(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))
 
 
+def denies_danger(text: str) -> bool:
+    """Whether a message only reports the person saying they are fine ("she says she won't do anything")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("denies_danger") or r"(?!)"), _plain(text)))
+
+
 def says_now(text: str) -> bool:
     """Whether a reply to "Is this happening right now?" says it is ("hes alone at his flat right now")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("check_now") or r"(?!)"), _plain(text)))

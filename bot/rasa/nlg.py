@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
     help_called,
@@ -129,6 +130,9 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
+    if found and found[0] != HELP_ON_THE_WAY and repeated <= repeats and denies_danger(found[2]) \
+            and not help_present(found[2]):
+        return found[0]  # "she's in the next room. she says she won't do anything": a denial is not safety
     if found and (help_present(found[2]) or repeated > repeats):
         # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
         below = float(settings.get("after_emergency_with_help_below", below))
