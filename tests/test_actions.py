@@ -445,10 +445,10 @@ def test_saying_it_is_happening_after_is_this_happening_now_gets_the_emergency_a
     assert reply("no not now, that was last year")[0].get("response") != "utter_emergency_self_harm"
 
 
-def test_help_on_the_way_is_acknowledged_after_any_number_of_emergency_answers() -> None:
+@pytest.mark.parametrize("text", ["ok ambulance is on the way", "ok calling", "calling now!"])  # dialogues12
+def test_help_on_the_way_is_acknowledged_after_any_number_of_emergency_answers(text: str) -> None:
     from actions.actions import ActionClarify
 
-    text = "ok ambulance is on the way"
     parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.3},
              "intent_ranking": [{"name": "ask_signs_of_addiction", "confidence": 0.3}]}
     answers = [{"event": "user", "text": "she wont wake up", "parse_data": {}},
