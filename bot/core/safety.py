@@ -60,7 +60,7 @@ _PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
 _PRESENT_WISH = re.compile(
     r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
 )
-_NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b")
+_NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b|\bnow (?:i|we) (?:can not|could not)\b")
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
