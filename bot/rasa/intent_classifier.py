@@ -19,8 +19,8 @@
   (bot/core/sentence_encoder.py, all-MiniLM-L6-v2, scaled by `sentence_weight`). It is a cascade: the word model
   answers alone when the margin between its two likeliest intents is at least `sentence_below_margin`; only the
   messages it is unsure of (a quarter of the cross-validation messages, under a tenth of the blind sets') pay the
-  encoder's ~12 ms. On 5-fold cross-validation it was right for 92.6% of messages against 87.6% (asked 3.8% against
-  8.6%, confidently wrong 3.6% against 3.8%; README, "Numbers").
+  encoder's ~10 ms. On 5-fold cross-validation (`make eval`) it was right for 92.5% of messages against 87.9% (asked
+  3.7% against 7.7%, confidently wrong 3.8% against 4.5%; README, "Numbers").
 - One message's row is built on its arrays (each count times its idf, the featurizers' blocks side by side):
   SciPy's sparse product with a diagonal matrix and its stacking cost a sixth of a turn for a one-row matrix.
 """
