@@ -63,3 +63,13 @@ def test_training_vectors_are_cached_by_text(tmp_path: Path) -> None:
     assert np.array_equal(again.encode_all(["what is detox", "my son takes xanax"]), vectors[::-1])
     (tmp_path / "cache.npz").write_bytes(b"damaged")
     assert CachedEncoder(tmp_path).cached == {}  # rebuilt, not a crash
+
+
+def test_the_shared_encoder_keeps_blas_to_one_thread() -> None:
+    from threadpoolctl import threadpool_info
+
+    from bot.core.sentence_encoder import shared_encoder
+
+    shared_encoder.cache_clear()
+    shared_encoder(MODEL)
+    assert all(pool["num_threads"] == 1 for pool in threadpool_info() if pool["user_api"] == "blas")
