@@ -25,6 +25,7 @@ import numpy as np
 
 LAYERS = 6
 HEADS = 12
+KNOWN_WORDS = 50_000  # the tokenizer's memo of words already split
 MAX_TOKENS = 128  # a chat message; longer ones are cut (the classifier's word features still see all of it)
 _DTYPES = {"F32": np.float32, "I64": np.int64}
 
@@ -53,7 +54,7 @@ class WordPiece:
     def __init__(self, vocab_path: Path) -> None:
         self.ids = {token: i for i, token in enumerate(vocab_path.read_text(encoding="utf-8").splitlines())}
         self.unk, self.cls, self.sep = self.ids["[UNK]"], self.ids["[CLS]"], self.ids["[SEP]"]
-        self._known: Dict[str, tuple] = {}  # word -> its pieces, grows with the words seen
+        self._known: Dict[str, tuple] = {}  # word -> its pieces, up to KNOWN_WORDS words (a server runs for weeks)
 
     @staticmethod
     def _punctuation(char: str) -> bool:
@@ -82,7 +83,9 @@ class WordPiece:
     def _pieces(self, word: str) -> tuple:
         known = self._known.get(word)
         if known is None:
-            known = self._known[word] = self._split(word)
+            known = self._split(word)
+            if len(self._known) < KNOWN_WORDS:
+                self._known[word] = known
         return known
 
     def _split(self, word: str) -> tuple:
