@@ -62,6 +62,8 @@ _PRESENT_WISH = re.compile(
 )
 _NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b|\bnow (?:i|we) (?:can not|could not)\b")
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
+# a threat reported before the condition it hangs on ("my bf said if he can't get more bars he's gonna end it all")
+_REPORTED = re.compile(r"\b(?:said|told (?:me|us|her|him)|texted|threatened|threatens|keeps saying|kept saying|has been saying)\b")
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
@@ -280,8 +282,10 @@ class SafetyNet:
             # "is it bad if someone took like 20? ... he did about an hour ago": a question, then a real situation;
             # "if he can't get more bars he's going to take his own life tonight": a threat with a time
             # "is it bad if she had a few bars tonight and now she's snoring weird": the question states a present sign
+            first_frame = min(start for start in frame_starts if start <= hit.start)
             real = (self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
-                    or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end)))
+                    or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end))
+                    or (hit.group.kind == SELF_HARM and bool(_REPORTED.search(normal, sentence[0], first_frame))))
             return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
         if hit.group.soft and not strong and any(p.search(normal, *sentence) for p in self.attribution):
             return NOT_NOW  # "nan keeps nodding off mid conversation, is that the benzos?"
@@ -294,7 +298,7 @@ class SafetyNet:
             if (past or recent) and self._recovered(normal, cache):
                 return NOT_NOW  # "last night he wouldn't wake up ... we called 911. He's home now and acting normal"
             if not clause_past:
-                return NOW
+                return ASKED if tense == "state" and self._listed_sign(normal, clause, hit) else NOW
             progressive = _PRESENT.search(normal[max(clause[0], hit.start - 12) : hit.end])
             clause_text = normal[clause[0] : clause[1]]
             if progressive or self._markers(clause_text)[3] or any(p.search(clause_text) for p in self.ongoing):
@@ -323,6 +327,14 @@ class SafetyNet:
             return False
         dating = following[: _span(_CLAUSE, following, 0)[1]]
         return any(p.search(dating) for p in self.past)
+
+    def _listed_sign(self, normal: str, clause: Tuple[int, int], hit: _Hit) -> bool:
+        """Whether the sign stands alone as a question after a question about signs ("what are the symptoms of an
+        overdose? blue lips?"): asked, not an emergency answer, since it may be a list and not a sight."""
+        if normal[clause[0] : clause[1]].split() != hit.text.split() or not normal[clause[1] :].lstrip().startswith("?"):
+            return False
+        before = normal[: clause[0]]
+        return any(frame.search(before) for frame in self.frames)
 
     def reassured(self, normal: str) -> bool:
         """Whether the (normalised) message says the person is fine now ("he's breathing normally", "got
