@@ -63,7 +63,9 @@ _PRESENT_WISH = re.compile(
 _NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b|\bnow (?:i|we) (?:can not|could not)\b")
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 # a threat reported before the condition it hangs on ("my bf said if he can't get more bars he's gonna end it all")
-_REPORTED = re.compile(r"\b(?:said|told (?:me|us|her|him)|texted|threatened|threatens|keeps saying|kept saying|has been saying)\b")
+_REPORTED = re.compile(
+    r"\b(?:said|told (?:me|us|her|him)|texted|threatened|threatens|keeps saying|kept saying|has been saying)\b"
+)
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
 
@@ -331,7 +333,8 @@ class SafetyNet:
     def _listed_sign(self, normal: str, clause: Tuple[int, int], hit: _Hit) -> bool:
         """Whether the sign stands alone as a question after a question about signs ("what are the symptoms of an
         overdose? blue lips?"): asked, not an emergency answer, since it may be a list and not a sight."""
-        if normal[clause[0] : clause[1]].split() != hit.text.split() or not normal[clause[1] :].lstrip().startswith("?"):
+        alone = normal[clause[0] : clause[1]].split() == hit.text.split()
+        if not alone or not normal[clause[1] :].lstrip().startswith("?"):
             return False
         before = normal[: clause[0]]
         return any(frame.search(before) for frame in self.frames)
