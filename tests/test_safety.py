@@ -193,6 +193,13 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         # a clause that only dates the one before it (crisis_blind37)
         ("he passed out at a party from xanax and beer, thats like 5 years ago. should i be worried", NOT_NOW),
         ("he passed out at a party from xanax and beer, that was back in 2019", NOT_NOW),
+        # a threat reported before the condition it hangs on is asked about, without a time (crisis_blind41) ...
+        ("my husband said if he cant get his script refilled hes going to end it all", ASKED),
+        # ... but a threat imagined in the question itself stays a question
+        ("what do i do if he ever says he wants to end it all", NOT_NOW),
+        # a sign alone as a question after a question about signs is a list, not a sight: asked (crisis_blind41)
+        ("what are the symptoms of a benzo overdose? blue lips?", ASKED),
+        ("he took a handful of bars. blue lips?? what do i do", NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: Optional[str]) -> None:
