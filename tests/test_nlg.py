@@ -122,6 +122,19 @@ def test_the_emergency_answer_is_repeated_once_then_a_question_is_answered(after
     assert generate("utter_ask_therapy_options", [*after_an_emergency, question])["text"] == emergency_text()
 
 
+def test_help_called_and_a_clear_question_of_its_own_gets_the_answer(after_an_emergency) -> None:
+    """dialogues23 - 24: the family called the crisis line and asks about the doctor; waiting for help, or a question
+    placed weakly, still gets the acknowledgement."""
+    asks = said("ok I called the crisis line and they're talking to him. should I call his doctor about the refill "
+                "too", "ask_call_prescriber", 0.8)
+    assert generate("utter_ask_call_prescriber", [*after_an_emergency, asks])["text"] == \
+        generate("utter_ask_call_prescriber", [])["text"]
+    waiting = said("ok calling 911. what should i do until they get here?", "ask_call_prescriber", 0.8)
+    assert generate("utter_ask_call_prescriber", [*after_an_emergency, waiting])["text"].startswith("Okay. Please")
+    unsure = said("ok I called the crisis line. should I call his doctor too", "ask_call_prescriber", 0.3)
+    assert generate("utter_ask_call_prescriber", [*after_an_emergency, unsure])["text"].startswith("Okay. Please")
+
+
 def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) -> None:
     text = "shes out now, sitting with me. tomorrow what kind of help do we look for"
     question = said(text, "ask_find_treatment", 0.6)

@@ -32,6 +32,17 @@ def help_called(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_called") or r"(?!)"), _plain(text)))
 
 
+def asks_beyond_help(text: str) -> bool:
+    """Whether a message saying help is called also asks something else ("ok I called the crisis line and they're
+    talking to him. should I call his doctor about the refill too"): config/followups.yml `asks_after_help`, read on
+    the message with the call itself taken out; waiting for help ("what do I do until they get here") is not one."""
+    settings, plain = load_yaml("config/followups.yml"), _plain(text)
+    if re.search(str(settings.get("waiting_for_help") or r"(?!)"), plain):
+        return False
+    rest = re.sub(str(settings.get("help_called") or r"(?!)"), " ", plain)
+    return bool(re.search(str(settings.get("asks_after_help") or r"(?!)"), rest))
+
+
 def help_present(text: str) -> bool:
     """Whether a message says someone is with them or help has come ("her mom is with her now", "hes in the ER")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))

@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    asks_beyond_help,
     denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
@@ -124,9 +125,10 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
         if help_called(found[2]):  # happening right now?": yes, and help is coming
             return HELP_ON_THE_WAY
         return emergency_for_check(found[0]) if says_now(found[2]) else None  # "hes alone at his flat right now"
-    if found and help_called(found[2]):  # "ok ambulance is on the way", however often the answer was given
-        return HELP_ON_THE_WAY
     settings = load_yaml(str(setting_path("safety_patterns")))
+    if found and help_called(found[2]):  # "ok ambulance is on the way", however often the answer was given
+        placed = found[1] >= float(settings.get("after_emergency_with_help_below", 0.5))
+        return None if placed and asks_beyond_help(found[2]) else HELP_ON_THE_WAY  # ... "should I call his doctor"
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
