@@ -33,7 +33,7 @@ FIRST_RUN = {
     # dialogues21: 76.6% at its first run (121 of 158); a fresh clone's model, whose sentence vectors are computed anew,
     # scored 120 (75.9%) at stop 16 - one turn on the line, so the floor is one turn under the first run
     "tests/dialogues21.yml": 0.75, "tests/dialogues22.yml": 0.79, "tests/dialogues23.yml": 0.79,
-    "tests/dialogues24.yml": 0.86,
+    "tests/dialogues24.yml": 0.86, "tests/dialogues25.yml": 0.79,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

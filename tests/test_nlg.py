@@ -142,6 +142,14 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_find_treatment", [])["text"]
 
 
+def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) -> None:
+    """dialogues25: the question after "the ambulance came" got the emergency answer again (placed at 0.6)."""
+    question = said("the ambulance came, theyre taking him in. what will the hospital do with him", "ask_detox_process",
+                    0.6)
+    text = generate("utter_ask_detox_process", [*after_an_emergency, question])["text"]
+    assert text == generate("utter_ask_detox_process", [])["text"]
+
+
 @pytest.mark.parametrize("where", ["hes in the hospital now", "he’s in the ER", "he's at the hospital"])
 def test_help_present_reads_phone_spellings_of_he_is(after_an_emergency, where: str) -> None:
     question = said(f"{where} and stable. when he gets out how do we get him real help", "ask_find_treatment", 0.6)

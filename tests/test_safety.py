@@ -200,6 +200,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         # a sign alone as a question after a question about signs is a list, not a sight: asked (crisis_blind41)
         ("what are the symptoms of a benzo overdose? blue lips?", ASKED),
         ("he took a handful of bars. blue lips?? what do i do", NOW),
+        # crisis_blind42, dialogues25: a death from an overdose is past; "ya esta bien dormido" is not "ya esta bien"
+        ("his mum died of an overdose. I cant lose him as well", NOT_NOW),
+        ("se tomo todas las pastillas porque dice que se quiere morir, ya esta bien dormido", NOW),
     ],
 )
 def test_context_decides_between_asked_and_not_now(net: SafetyNet, text: str, outcome: Optional[str]) -> None:
