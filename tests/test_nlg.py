@@ -131,6 +131,8 @@ def test_help_called_and_a_clear_question_of_its_own_gets_the_answer(after_an_em
         generate("utter_ask_call_prescriber", [])["text"]
     waiting = said("ok calling 911. what should i do until they get here?", "ask_call_prescriber", 0.8)
     assert generate("utter_ask_call_prescriber", [*after_an_emergency, waiting])["text"].startswith("Okay. Please")
+    not_yet = said("ok i'll call. is this the withdrawal talking?", "ask_withdrawal_symptoms", 0.9)
+    assert generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, not_yet])["text"].startswith("Okay. Please")
     unsure = said("ok I called the crisis line. should I call his doctor too", "ask_call_prescriber", 0.3)
     assert generate("utter_ask_call_prescriber", [*after_an_emergency, unsure])["text"].startswith("Okay. Please")
 

@@ -39,6 +39,8 @@ def asks_beyond_help(text: str) -> bool:
     settings, plain = load_yaml("config/followups.yml"), _plain(text)
     if re.search(str(settings.get("waiting_for_help") or r"(?!)"), plain):
         return False
+    if not re.search(r"\b(?:called|rang|phoned|texted|dialed|dialled)\b", plain):
+        return False  # "ok i'll call. is this the withdrawal talking?" (dialogues15): not called yet - the guidance
     rest = re.sub(str(settings.get("help_called") or r"(?!)"), " ", plain)
     return bool(re.search(str(settings.get("asks_after_help") or r"(?!)"), rest))
 
