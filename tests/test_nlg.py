@@ -144,6 +144,13 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_find_treatment", [])["text"]
 
 
+def test_the_writers_own_denial_after_a_self_harm_answer_gets_the_guidance_again(after_an_emergency) -> None:
+    """dialogues24 (a fresh clone's make test): the person writing says they won't do anything and asks for a person."""
+    text = "im not going to do anything i just needed to say it. is there someone i can actually talk to"
+    answer = generate("utter_request_human", [*after_an_emergency, said(text, "request_human", 0.95)])["text"]
+    assert answer == emergency_text()
+
+
 def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) -> None:
     """dialogues25: the question after "the ambulance came" got the emergency answer again (placed at 0.6)."""
     question = said("the ambulance came, theyre taking him in. what will the hospital do with him", "ask_detox_process",

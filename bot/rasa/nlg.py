@@ -49,8 +49,10 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             response = await super().generate(echoed, tracker, output_channel, **kwargs)
             note = SafetyNet.from_settings().notes[MEDICAL if "medical" in utter_action else "self_harm"]
             return {**response, "text": f"{response['text']}\n\n{note}"} if response else response
-        if utter_action.startswith("utter_ask_"):  # a topic or the menu ("ok called 911 what do i do til they get
-            utter_action = _emergency_again(tracker) or utter_action  # here" is no request for the menu)
+        # a topic, the menu ("ok called 911 what do i do til they get here" is no request for the menu) or a person
+        # ("im not going to do anything ... is there someone i can talk to", dialogues24: the guidance again)
+        if utter_action.startswith("utter_ask_") or utter_action == "utter_request_human":
+            utter_action = _emergency_again(tracker) or utter_action
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
