@@ -35,11 +35,12 @@ def help_called(text: str) -> bool:
 def asks_beyond_help(text: str) -> bool:
     """Whether a message saying help is called also asks something else ("ok I called the crisis line and they're
     talking to him. should I call his doctor about the refill too"): config/followups.yml `asks_after_help`, read on
-    the message with the call itself taken out; waiting for help ("what do I do until they get here") is not one."""
+    the message with the call itself taken out; only once the call is made (`already_called`), and waiting for help
+    ("what do I do until they get here", `waiting_for_help`) is not a question of its own."""
     settings, plain = load_yaml("config/followups.yml"), _plain(text)
     if re.search(str(settings.get("waiting_for_help") or r"(?!)"), plain):
         return False
-    if not re.search(r"\b(?:called|rang|phoned|texted|dialed|dialled)\b", plain):
+    if not re.search(str(settings.get("already_called") or r"(?!)"), plain):
         return False  # "ok i'll call. is this the withdrawal talking?" (dialogues15): not called yet - the guidance
     rest = re.sub(str(settings.get("help_called") or r"(?!)"), " ", plain)
     return bool(re.search(str(settings.get("asks_after_help") or r"(?!)"), rest))
