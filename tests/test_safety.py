@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
+import joblib
 import pytest
 import yaml
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.core.crisis_model import LearnedNet
+from bot.core.crisis_model import LearnedNet, cache_path, save_fitted, training_examples
 from bot.core.safety import ASKED, BOTH, NOT_NOW, NOW, SafetyDecision, SafetyNet
 from bot.core.safety import SELF_HARM as SELF_HARM_KIND
 from bot.core.settings import load_yaml, setting_path
@@ -365,6 +367,31 @@ def test_the_learned_net_reads_danger_the_patterns_lack(learned: LearnedNet, net
     text = "he wrote each of us a letter tonight and put his affairs in a folder for me"
     assert net.decide(text) is None  # no pattern has this wording
     assert learned.kind(text) == "self_harm"
+
+
+def test_the_learned_net_is_kept_under_a_fingerprint_of_its_files(learned: LearnedNet, tmp_path: Path) -> None:
+    """A Rasa replica loads the fitted net instead of fitting it again (~20 s); a changed training file names
+    another cache file, so the one loaded is always the one the files make."""
+    config = {**load_yaml("config/safety.yml")["learned"]}
+    assert cache_path(config).is_file()  # the fixture's net was fitted or loaded, and kept
+    extra = tmp_path / "crisis_extra.yml"
+    extra.write_text("cases:\n  - {text: he is not breathing, expect: emergency_medical}\n")
+    first = cache_path({**config, "sets": [*config["sets"], str(extra)]})
+    extra.write_text("cases:\n  - {text: she is not breathing, expect: emergency_medical}\n")
+    assert cache_path({**config, "sets": [*config["sets"], str(extra)]}) != first != cache_path(config)
+    assert cache_path({**config, "C": float(config["C"]) * 2}) != cache_path(config)
+
+
+def test_a_kept_learned_net_answers_as_the_fitted_one(learned: LearnedNet, tmp_path: Path) -> None:
+    examples = training_examples(["tests/crisis_cases.yml"])
+    fitted = LearnedNet.fit(examples, learned.net, 1.0)
+    kept = tmp_path / "kept" / "net.joblib"
+    save_fitted(fitted, kept)
+    again = LearnedNet(joblib.load(kept), learned.net, learned.threshold)
+    first = LearnedNet(fitted, learned.net, learned.threshold)
+    texts = [text for text, _ in examples[:: max(1, len(examples) // 50)]]
+    assert [again.kind(t) for t in texts] == [first.kind(t) for t in texts]
+    assert any(first.kind(t) for t in texts) and not all(first.kind(t) for t in texts)
 
 
 def test_the_component_asks_when_only_the_learned_net_sees_danger(component: EmergencyOverride) -> None:

@@ -7,23 +7,34 @@ generalises past exact phrases: on each crisis set held out in turn it lifted th
 47 of 52 (0.5 threshold), without asking about any of 432 ordinary questions of tests/nlu_blind2.yml.
 
 It only ever *asks* ("Is this happening right now?", which carries 911 and 988): a learned guess never gives the
-emergency answer by itself, and it runs only when the patterns found no danger words. It trains in about 1.5 s
-when first used (the Rasa server's start, `make eval`) from the files, so there is no artefact to keep in step.
+emergency answer by itself, and it runs only when the patterns found no danger words. It is trained from the files
+when first used (the Rasa server's start, `make eval`) and kept in a cache (config/bot.yml `learned_net_cache`)
+under a fingerprint of everything it is made from: with 43 crisis sets training takes ~20 s on this machine, and a
+Rasa replica killed in production must answer again within 30 s. A changed file means a new fingerprint, so the
+cache is never out of step with the files.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import logging
+import os
 import re
+import tempfile
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import joblib
+import sklearn
 from scipy.sparse import hstack
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from bot.core.safety import MEDICAL, SELF_HARM, SafetyNet
-from bot.core.settings import load_yaml, project_path, setting_path
+from bot.core.settings import load_yaml, project_path, setting_path, settings
 
+LOGGER = logging.getLogger(__name__)
 NONE = "none"
 # training labels: the NLU intents and the crisis sets' expectations, by kind of danger
 KINDS = {
@@ -35,23 +46,40 @@ _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 
 class LearnedNet:
-    def __init__(self, examples: List[Tuple[str, str]], net: SafetyNet, threshold: float, c: float,
+    def __init__(self, fitted: Dict[str, Any], net: SafetyNet, threshold: float,
                  everyday: Optional[Dict[str, Any]] = None) -> None:
         self.net, self.threshold = net, threshold
         self.everyday = everyday or {}
-        texts = [net.normalise(text) for text, _ in examples]
-        self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(texts)
-        self.model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
-        self.model.fit(self._features(texts), [kind for _, kind in examples])
+        self.words, self.chars, self.model = fitted["words"], fitted["chars"], fitted["model"]
         self.none = list(self.model.classes_).index(NONE)
+
+    @staticmethod
+    def fit(examples: List[Tuple[str, str]], net: SafetyNet, c: float) -> Dict[str, Any]:
+        """The fitted parts (word and character vectorisers, the classifier) for these examples."""
+        texts = [net.normalise(text) for text, _ in examples]
+        words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2).fit(texts)
+        model = LogisticRegression(C=c, max_iter=2000, class_weight="balanced", random_state=0)
+        model.fit(_features(words, chars, texts), [kind for _, kind in examples])
+        return {"words": words, "chars": chars, "model": model}
+
+    @classmethod
+    def trained(cls, examples: List[Tuple[str, str]], net: SafetyNet, threshold: float, c: float,
+                everyday: Optional[Dict[str, Any]] = None) -> LearnedNet:
+        return cls(cls.fit(examples, net, c), net, threshold, everyday)
 
     @classmethod
     @functools.cache
     def from_settings(cls) -> LearnedNet:
         config = load_yaml(str(setting_path("safety_patterns")))["learned"]
-        return cls(training_examples(config["sets"]), SafetyNet.from_settings(), float(config["threshold"]),
-                   float(config["C"]), config.get("everyday"))
+        net = SafetyNet.from_settings()
+        path = cache_path(config)
+        try:
+            fitted = joblib.load(path)
+        except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError):  # none yet, or unreadable
+            fitted = cls.fit(training_examples(config["sets"]), net, float(config["C"]))
+            save_fitted(fitted, path)
+        return cls(fitted, net, float(config["threshold"]), config.get("everyday"))
 
     def everyday_reply(self, text: str, intent: Optional[str], confidence: float) -> bool:
         """A short everyday reply the classifier is sure of (config/safety.yml learned.everyday): not read."""
@@ -59,7 +87,7 @@ class LearnedNet:
                 and len(text.split()) <= self.everyday.get("max_words", 0))
 
     def _features(self, normal: List[str]):  # noqa: ANN202 - a SciPy sparse matrix
-        return hstack([self.words.transform(normal), self.chars.transform(normal)]).tocsr()
+        return _features(self.words, self.chars, normal)
 
     def kind(self, text: str, normal: Optional[str] = None) -> Optional[str]:
         """medical or self_harm when the message reads like an emergency (probability >= threshold), else None.
@@ -70,6 +98,33 @@ class LearnedNet:
             return None
         ranked = sorted((p, k) for p, k in zip(probabilities, self.model.classes_, strict=True) if k != NONE)
         return ranked[-1][1]
+
+
+def _features(words: TfidfVectorizer, chars: TfidfVectorizer, normal: List[str]):  # noqa: ANN202 - sparse matrix
+    return hstack([words.transform(normal), chars.transform(normal)]).tocsr()
+
+
+def cache_path(config: Dict[str, Any]) -> Path:
+    """Where the net fitted from these files is kept: named by a fingerprint of every input - the training files,
+    the patterns that normalise the text, this code, the settings and scikit-learn's version."""
+    digest = hashlib.sha256(f"{sklearn.__version__} C={config['C']}".encode())
+    for relative in ("data/nlu.yml", str(setting_path("safety_patterns")), *config["sets"]):
+        digest.update(project_path(relative).read_bytes())
+    for module in (__file__, SafetyNet.__module__.replace(".", "/") + ".py"):
+        digest.update(project_path(module).read_bytes())
+    return project_path(settings()["learned_net_cache"]) / f"{digest.hexdigest()[:20]}.joblib"
+
+
+def save_fitted(fitted: Dict[str, Any], path: Path) -> None:
+    """Written whole or not at all: two Rasa replicas starting together may both fit and save."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
+        os.close(handle)
+        joblib.dump(fitted, temporary)
+        os.replace(temporary, path)
+    except OSError as error:  # a read-only install still works: it fits again at the next start
+        LOGGER.warning("learned net not cached (%s): %s", path.parent, error.strerror)
 
 
 def training_examples(sets: List[str]) -> List[Tuple[str, str]]:
