@@ -34,6 +34,8 @@ FIRST_RUN = {
     # scored 120 (75.9%) at stop 16 - one turn on the line, so the floor is one turn under the first run
     "tests/dialogues21.yml": 0.75, "tests/dialogues22.yml": 0.79, "tests/dialogues23.yml": 0.79,
     "tests/dialogues24.yml": 0.86, "tests/dialogues25.yml": 0.79,
+    # dialogues26: 84.8% (162 of 191) at its first run; 0.84 allows 161, one turn under
+    "tests/dialogues26.yml": 0.84,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -144,11 +144,19 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_find_treatment", [])["text"]
 
 
-def test_the_writers_own_denial_after_a_self_harm_answer_gets_the_guidance_again(after_an_emergency) -> None:
-    """dialogues24 (a fresh clone's make test): the person writing says they won't do anything and asks for a person."""
-    text = "im not going to do anything i just needed to say it. is there someone i can actually talk to"
-    answer = generate("utter_request_human", [*after_an_emergency, said(text, "request_human", 0.95)])["text"]
+@pytest.mark.parametrize("text", ["im not going to do anything i just needed to say it. is there someone i can "
+                                  "actually talk to", "no im not going to do anything. im just so tired"])
+@pytest.mark.parametrize("placed", ["request_human", "express_overwhelmed", "deny", "affirm", "ask_support_for_family"])
+def test_the_writers_own_denial_after_a_self_harm_answer_gets_the_guidance_again(
+    after_an_emergency, text: str, placed: str
+) -> None:
+    """dialogues24, dialogues26: the person writing says they won't do anything. CI's freshly trained model placed
+    dialogues24's message elsewhere than this machine's did: whatever it is placed on, the guidance comes again."""
+    answer = generate(f"utter_{placed}", [*after_an_emergency, said(text, placed, 0.95)])["text"]
     assert answer == emergency_text()
+    # once: after the repeat, the same words get their own answer
+    repeated = [*after_an_emergency, said(text, placed, 0.95), *answered("utter_emergency_self_harm")]
+    assert generate(f"utter_{placed}", [*repeated, said(text, placed, 0.95)])["text"] != emergency_text()
 
 
 def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) -> None:

@@ -319,6 +319,9 @@ class SafetyNet:
         # a mention
         if past and not strong:
             return NOT_NOW
+        if weak and not strong:  # the phrase's own words are no now-marker: "keep" in "she can't keep going like
+            # this" (dialogues26, a mother asking about treatment after the ambulance came)
+            weak = self._markers(f"{normal[sentence[0] : hit.start]} {normal[hit.end : sentence[1]]}")[3]
         return NOW if weak else ASKED
 
     def _dated_after(self, normal: str, clause: Tuple[int, int]) -> bool:

@@ -49,10 +49,11 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             response = await super().generate(echoed, tracker, output_channel, **kwargs)
             note = SafetyNet.from_settings().notes[MEDICAL if "medical" in utter_action else "self_harm"]
             return {**response, "text": f"{response['text']}\n\n{note}"} if response else response
-        # a topic, the menu ("ok called 911 what do i do til they get here" is no request for the menu) or a person
-        # ("im not going to do anything ... is there someone i can talk to", dialogues24: the guidance again)
-        if utter_action.startswith("utter_ask_") or utter_action == "utter_request_human":
-            utter_action = _emergency_again(tracker) or utter_action
+        denied = _denied(tracker) if not utter_action.startswith(("utter_emergency_", "utter_safety_check_")) else None
+        if denied:  # "im not going to do anything i just needed to say it ..." (dialogues24, dialogues26): whatever
+            utter_action = denied  # the classifier made of it - a topic, a person, "ok" - a denial is not safety
+        elif utter_action.startswith("utter_ask_"):  # a topic, or the menu ("ok called 911 what do i do til they
+            utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
@@ -116,6 +117,20 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     return True
 
 
+def _denied(tracker: DialogueStateTracker) -> Optional[str]:
+    """The previous turn's emergency answer, again, when this message only denies the danger ("she says she won't
+    do anything", "im not going to do anything"): unless someone is with them (`help_present`) or the answer was
+    already repeated (config/followups.yml `after_emergency_repeats`)."""
+    found = _after_emergency(tracker)
+    if not found or not found[0].startswith("utter_emergency_"):
+        return None
+    repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
+    repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
+    if repeated <= repeats and denies_danger(found[2]) and not help_present(found[2]):
+        return found[0]
+    return None
+
+
 def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
     `after_emergency_below`, or `after_emergency_with_help_below` when someone is with them): in a crisis, a guessed
@@ -134,9 +149,6 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
-    if found and found[0] != HELP_ON_THE_WAY and repeated <= repeats and denies_danger(found[2]) \
-            and not help_present(found[2]):
-        return found[0]  # "she's in the next room. she says she won't do anything": a denial is not safety
     if found and (help_present(found[2]) or repeated > repeats):
         # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
         below = float(settings.get("after_emergency_with_help_below", below))
