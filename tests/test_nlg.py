@@ -188,7 +188,14 @@ def test_echoing_the_danger_word_of_the_last_answer_gets_that_answer_with_the_cl
     echo = said("seizures??", "safety_check_medical", 1.0, safety)
     text = generate("utter_safety_check_medical", [*before, echo])["text"]
     assert text.startswith(quitting) and text.endswith("If this is happening right now, call 911.")
+    # the cause asked about in the same breath (dialogues26) does not count
+    cause = said("Seizures?? from stopping a pill?", "safety_check_medical", 1.0, safety)
+    assert generate("utter_safety_check_medical", [*before, cause])["text"] == text
     # a longer message, or one the last answer did not prompt, is still asked about
+    for words in ("he is having seizures on the floor now",
+                  "seizures?? from stopping a pill? hes shaking on the floor"):
+        longer = said(words, "safety_check_medical", 1.0, safety)
+        assert generate("utter_safety_check_medical", [*before, longer])["text"] != text
     longer = said("he is having seizures on the floor now", "safety_check_medical", 1.0, safety)
     assert generate("utter_safety_check_medical", [*before, longer])["text"] != text
     assert generate("utter_safety_check_medical", [echo])["text"] != text

@@ -9,6 +9,7 @@ The turn after an emergency answer repeats it instead of a weakly placed topic (
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Optional, Text, Tuple
 
 from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
@@ -83,13 +84,15 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
 
 def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
     """The last topic's answer, when the message asked about only repeats the danger word that answer used
-    ("seizures??", "wdym seizures" after the quitting answer): at most `echo_max_words` words (config/safety.yml), the
+    ("seizures??", "wdym seizures" after the quitting answer): at most `echo_max_words` words (config/safety.yml) beside
+    a cause asked about (`echo_cause`: "Seizures?? from stopping a pill?"), the
     matched phrase found in the previous answer, and a topic being talked about."""
     latest = tracker.latest_message
     phrase = str(((latest.parse_data or {}).get("safety") or {}).get("phrase") or "").lower() if latest else ""
     topic = tracker.get_slot("last_topic")
-    limit = int(load_yaml(str(setting_path("safety_patterns"))).get("echo_max_words", 0))
-    if not phrase or not topic or len((latest.text or "").split()) > limit:
+    settings = load_yaml(str(setting_path("safety_patterns")))
+    words = re.sub(str(settings.get("echo_cause") or r"(?!)"), "", (latest.text or "").lower()) if latest else ""
+    if not phrase or not topic or len(words.split()) > int(settings.get("echo_max_words", 0)):
         return None
     said, user_seen = [], False
     for event in reversed(tracker.events):  # every bubble of the previous turn: the answer, then any escalation line
