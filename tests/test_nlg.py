@@ -144,9 +144,12 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_find_treatment", [])["text"]
 
 
-@pytest.mark.parametrize("text", ["im not going to do anything i just needed to say it. is there someone i can "
-                                  "actually talk to", "no im not going to do anything. im just so tired"])
-@pytest.mark.parametrize("placed", ["request_human", "express_overwhelmed", "deny", "affirm", "ask_support_for_family"])
+OWN_DENIALS = ["im not going to do anything i just needed to say it. is there someone i can actually talk to",
+               "no im not going to do anything. im just so tired"]
+
+
+@pytest.mark.parametrize("text", OWN_DENIALS)
+@pytest.mark.parametrize("placed", ["request_human", "deny", "affirm", "ask_support_for_family"])
 def test_the_writers_own_denial_after_a_self_harm_answer_gets_the_guidance_again(
     after_an_emergency, text: str, placed: str
 ) -> None:
@@ -157,6 +160,37 @@ def test_the_writers_own_denial_after_a_self_harm_answer_gets_the_guidance_again
     # once: after the repeat, the same words get their own answer
     repeated = [*after_an_emergency, said(text, placed, 0.95), *answered("utter_emergency_self_harm")]
     assert generate(f"utter_{placed}", [*repeated, said(text, placed, 0.95)])["text"] != emergency_text()
+
+
+@pytest.mark.parametrize("text", OWN_DENIALS)
+def test_the_writers_own_denial_keeps_an_answer_that_gives_988_itself(after_an_emergency, text: str) -> None:
+    """dialogues26: "no im not going to do anything. im just so tired" -> the answer for feeling overwhelmed, which
+    says "if you are thinking of harming yourself, call or text 988"."""
+    overwhelmed = generate("utter_express_overwhelmed", [])["text"]
+    assert "988" in overwhelmed
+    checked = [said("sometimes i think about ending it myself", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    for before in (after_an_emergency, checked):
+        assert generate("utter_express_overwhelmed", [*before, said(text, "express_overwhelmed", 0.9)])["text"] == \
+            overwhelmed
+
+
+@pytest.mark.parametrize("placed", ["request_human", "ask_support_for_family"])
+def test_the_writers_own_denial_after_is_this_happening_now_gets_the_988_answer(placed: str) -> None:
+    """dialogues24 in CI: the third net asked "Is this happening right now?" about "sometimes i think about ending it
+    myself"; "im not going to do anything ... is there someone i can talk to" got the request-a-person answer, with
+    no 988. The writer's own denial gets the 988 answer; another's denial, or a plain question, the answer asked for."""
+    checked = [said("sometimes i think about ending it myself", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    answer = generate(f"utter_{placed}", [*checked, said(OWN_DENIALS[0], placed, 0.95)])["text"]
+    assert answer == emergency_text()
+    for other in ("she says she wont do anything. is there someone i can talk to", "is there someone i can talk to"):
+        assert generate(f"utter_{placed}", [*checked, said(other, placed, 0.95)])["text"] == \
+            generate(f"utter_{placed}", [])["text"]
+    medical = [said("he is very sleepy after his pills", "safety_check_medical", 1.0),
+               *answered("utter_safety_check_medical")]
+    assert generate(f"utter_{placed}", [*medical, said(OWN_DENIALS[0], placed, 0.95)])["text"] == \
+        generate(f"utter_{placed}", [])["text"]
 
 
 def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) -> None:

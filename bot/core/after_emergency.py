@@ -56,6 +56,11 @@ def denies_danger(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("denies_danger") or r"(?!)"), _plain(text)))
 
 
+def own_denial(text: str) -> bool:
+    """Whether the writer says they won't do anything ("im not going to do anything i just needed to say it")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("own_denial") or r"(?!)"), _plain(text)))
+
+
 def says_now(text: str) -> bool:
     """Whether a reply to "Is this happening right now?" says it is ("hes alone at his flat right now")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("check_now") or r"(?!)"), _plain(text)))

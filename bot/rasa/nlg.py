@@ -27,6 +27,7 @@ from bot.core.after_emergency import (
     emergency_for_check,
     help_called,
     help_present,
+    own_denial,
     previous_crisis_answer,
     says_now,
 )
@@ -50,9 +51,9 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             response = await super().generate(echoed, tracker, output_channel, **kwargs)
             note = SafetyNet.from_settings().notes[MEDICAL if "medical" in utter_action else "self_harm"]
             return {**response, "text": f"{response['text']}\n\n{note}"} if response else response
-        denied = _denied(tracker) if not utter_action.startswith(("utter_emergency_", "utter_safety_check_")) else None
-        if denied:  # "im not going to do anything i just needed to say it ..." (dialogues24, dialogues26): whatever
-            utter_action = denied  # the classifier made of it - a topic, a person, "ok" - a denial is not safety
+        denied = self._denied(tracker, utter_action)
+        if denied:  # "she says she won't do anything", "im not going to do anything i just needed to say it. is
+            utter_action = denied  # there someone i can talk to" (dialogues20, 24): a denial is not safety
         elif utter_action.startswith("utter_ask_"):  # a topic, or the menu ("ok called 911 what do i do til they
             utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
@@ -68,6 +69,34 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         if response and note and response.get("text") and "911" not in response["text"]:
             response = {**response, "text": f"{response['text']}\n\n{note}"}
         return response
+
+    def _denied(self, tracker: DialogueStateTracker, utter_action: str) -> Optional[str]:
+        """The answer to give when this message denies the danger right after an emergency answer, whatever the
+        classifier made of it (a topic, a person, "ok"), or None. The emergency answer again after an emergency answer
+        ("she says she won't do anything"); the 988 answer when the writer says it of themselves after "Is this
+        happening right now?" about self-harm words (config/followups.yml `own_denial`); the answer as chosen when
+        that answer gives 988 itself (feeling overwhelmed). None when someone is with them (`help_present`) or the
+        answer was already repeated (`after_emergency_repeats`)."""
+        if utter_action.startswith(("utter_emergency_", "utter_safety_check_")):
+            return None
+        found = _after_emergency(tracker)
+        if not found or help_present(found[2]):
+            return None
+        previous, _, text = found
+        own = own_denial(text)
+        if previous.startswith("utter_safety_check_self_harm") and own:
+            emergency = emergency_for_check(previous)
+        elif previous.startswith("utter_emergency_") and denies_danger(text):
+            emergency = previous
+        else:
+            return None
+        repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
+        if repeated > int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1)):
+            return None
+        if own and "self_harm" in emergency and any("988" in str(v.get("text", ""))
+                                                    for v in self.responses.get(utter_action, [])):
+            return utter_action  # as chosen, not the acknowledgement ("please stay with them") either
+        return emergency
 
     def _note(self, tracker: DialogueStateTracker) -> Optional[str]:
         """The closing line this turn needs, if this is the turn's first answer and the message was "not now"."""
@@ -118,20 +147,6 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     if found[0].startswith("utter_safety_check_"):
         return utter_action in ("utter_goodbye", "utter_thank")
     return True
-
-
-def _denied(tracker: DialogueStateTracker) -> Optional[str]:
-    """The previous turn's emergency answer, again, when this message only denies the danger ("she says she won't
-    do anything", "im not going to do anything"): unless someone is with them (`help_present`) or the answer was
-    already repeated (config/followups.yml `after_emergency_repeats`)."""
-    found = _after_emergency(tracker)
-    if not found or not found[0].startswith("utter_emergency_"):
-        return None
-    repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
-    repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
-    if repeated <= repeats and denies_danger(found[2]) and not help_present(found[2]):
-        return found[0]
-    return None
 
 
 def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
