@@ -184,6 +184,9 @@ def test_the_writers_own_denial_after_is_this_happening_now_gets_the_988_answer(
                *answered("utter_safety_check_self_harm")]
     answer = generate(f"utter_{placed}", [*checked, said(OWN_DENIALS[0], placed, 0.95)])["text"]
     assert answer == emergency_text()
+    # the turn's first answer only: the helpline line after it stays itself
+    first = [*checked, said(OWN_DENIALS[0], placed, 0.95), *answered("utter_emergency_self_harm")]
+    assert generate("utter_professional_help", first)["text"] == generate("utter_professional_help", [])["text"]
     for other in ("she says she wont do anything. is there someone i can talk to", "is there someone i can talk to"):
         assert generate(f"utter_{placed}", [*checked, said(other, placed, 0.95)])["text"] == \
             generate(f"utter_{placed}", [])["text"]

@@ -77,8 +77,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         happening right now?" about self-harm words (config/followups.yml `own_denial`); the answer as chosen when
         that answer gives 988 itself (feeling overwhelmed). None when someone is with them (`help_present`) or the
         answer was already repeated (`after_emergency_repeats`)."""
-        if utter_action.startswith(("utter_emergency_", "utter_safety_check_")):
-            return None
+        if utter_action.startswith(("utter_emergency_", "utter_safety_check_")) or _answered_this_turn(tracker):
+            return None  # the turn's first answer only: not the helpline line after it
         found = _after_emergency(tracker)
         if not found or help_present(found[2]):
             return None
@@ -132,6 +132,13 @@ def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
         elif isinstance(event, BotUttered) and user_seen:
             said.append(" ".join((event.text or "").lower().split()))
     return f"utter_{topic}" if any(phrase in text for text in said) else None
+
+
+def _answered_this_turn(tracker: DialogueStateTracker) -> bool:
+    for event in reversed(tracker.events):
+        if isinstance(event, (BotUttered, UserUttered)):
+            return isinstance(event, BotUttered)
+    return False
 
 
 def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float, str]]:
