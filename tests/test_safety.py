@@ -241,6 +241,9 @@ def test_normalising_expands_contractions_and_fixes_key_words(net: SafetyNet) ->
     assert net.normalise("siezure unconcious") == "seizure unconscious"
     assert net.normalise("sitting") == "sitting"  # an everyday word is never "corrected" into a key word
     assert net.normalise("he OD’d again") == "he overdosed again"  # not "he od would again"
+    assert net.normalise("the guy ODd on xanax") == "the guy overdosed on xanax"
+    assert net.normalise("Bit of an odd one") == "bit of an odd one"  # dialogues27: not "an overdosed one"
+    assert net.decide("Bit of an odd one. My ex is on Ativan and he drinks on top of them most nights") is None
     assert net.normalise("ur better off w/o me") == "your better off without me"
 
 

@@ -26,12 +26,15 @@ MEDICAL, SELF_HARM, BOTH = "medical", "self_harm", "both"
 _URGENCY = {NOW: 3, ASKED: 2, NOT_NOW: 1}
 _BY_URGENCY = {urgency: outcome for outcome, urgency in _URGENCY.items()}
 
+_OVERDOSED_CASED = re.compile(r"\bO\.?D\.?d\b")  # "the guy ODd on xanax" (crisis_blind45): "odd" once lowercased
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "“": '"', "”": '"'})
 # Contractions with an apostrophe; the apostrophe-less spellings (isnt, cant, hes) are in config/safety.yml.
 _CONTRACTIONS: Tuple[Tuple[Pattern[str], str], ...] = tuple(
     (re.compile(pattern), replacement)
     for pattern, replacement in (
-        (r"\bo\.?d\.?'?e?d\b", "overdosed"),  # before "(\w+)'d": "he OD'd" is not "he od would"
+        # before "(\w+)'d": "he OD'd" is not "he od would"; not "odd" ("bit of an odd one", dialogues27) - "ODd"
+        # is read before lowercasing (_OVERDOSED_CASED)
+        (r"\bo\.?d\.?(?:'e?|e|\.)d\b", "overdosed"),
         (r"\bw/o\b", "without"),  # "ur better off w/o me"
         (r"\bw/(?=\s|\w)", "with "),
         (r"\bcan't\b|\bcannot\b", "can not"),
@@ -181,7 +184,7 @@ class SafetyNet:
     # ------------------------------------------------------------------ normalising
     def normalise(self, text: str) -> str:
         """Lowercase ASCII words with contractions expanded, runs of a letter shortened and key words spelled right."""
-        text = _one_line(text.translate(_APOSTROPHES).lower())
+        text = _one_line(_OVERDOSED_CASED.sub("overdosed", text.translate(_APOSTROPHES)).lower())
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
         for pattern, replacement in _CONTRACTIONS:
             text = pattern.sub(replacement, text)
