@@ -159,7 +159,7 @@ def test_the_writers_own_denial_after_a_self_harm_answer_gets_988_again(after_an
     overwhelmed = generate("utter_express_overwhelmed", [])["text"]
     assert "988" in overwhelmed
     answer = generate(f"utter_{placed}", [*after_an_emergency, said(text, placed, 0.95)])["text"]
-    assert answer == (emergency_text() if placed == "request_human" else overwhelmed)
+    assert answer == (emergency_text() if "someone i can" in text else overwhelmed)
     # a denial reported of someone else gets the emergency answer again, once
     reported = said("she says she wont do anything", placed, 0.95)
     assert generate(f"utter_{placed}", [*after_an_emergency, reported])["text"] == emergency_text()
@@ -176,8 +176,10 @@ def test_the_writers_own_denial_after_is_this_happening_now_gets_988(placed: str
     checked = [said("sometimes i think about ending it myself", "safety_check_self_harm", 1.0),
                *answered("utter_safety_check_self_harm")]
     answer = generate(f"utter_{placed}", [*checked, said(OWN_DENIALS[0], placed, 0.95)])["text"]
-    assert answer == (emergency_text() if placed == "request_human" else
-                      generate("utter_express_overwhelmed", [])["text"])
+    assert answer == emergency_text()  # it asks for someone to talk to, wherever it was placed
+    # dialogues28: "to someone" is no request for a person: the answer for feeling overwhelmed (with 988)
+    vented = said("no im not going to do anything. i just needed to say it to someone", placed, 0.95)
+    assert generate(f"utter_{placed}", [*checked, vented])["text"] == generate("utter_express_overwhelmed", [])["text"]
     # the turn's first answer only: the helpline line after it stays itself
     first = [*checked, said(OWN_DENIALS[0], placed, 0.95), *answered("utter_emergency_self_harm")]
     assert generate("utter_professional_help", first)["text"] == generate("utter_professional_help", [])["text"]

@@ -61,6 +61,11 @@ def own_denial(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("own_denial") or r"(?!)"), _plain(text)))
 
 
+def asks_for_person(text: str) -> bool:
+    """Whether a message asks for someone to talk to ("is there someone i can actually talk to")."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("asks_for_person") or r"(?!)"), _plain(text)))
+
+
 def says_now(text: str) -> bool:
     """Whether a reply to "Is this happening right now?" says it is ("hes alone at his flat right now")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("check_now") or r"(?!)"), _plain(text)))

@@ -22,6 +22,7 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     asks_beyond_help,
+    asks_for_person,
     denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
@@ -72,12 +73,12 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
 
     def _denied(self, tracker: DialogueStateTracker, utter_action: str) -> Optional[str]:
         """The answer to give when this message denies the danger right after an emergency answer, whatever the
-        classifier made of it (a topic, a person, "ok"), or None. The emergency answer again after an emergency answer
-        ("she says she won't do anything"); the 988 answer when the writer says it of themselves after "Is this
-        happening right now?" about self-harm words (config/followups.yml `own_denial`) when they ask for a person;
-        otherwise the answer as chosen when it gives 988 itself, else `own_denial_answer` (feeling overwhelmed,
-        which gives 988). None when someone is with them (`help_present`) or the answer was already repeated
-        (`after_emergency_repeats`)."""
+        classifier made of it (a topic, a person, "ok"), or None. The emergency answer again after an emergency
+        answer ("she says she won't do anything"). When the writer says it of themselves (config/followups.yml
+        `own_denial`), also after "Is this happening right now?" about self-harm words: the 988 answer when they ask
+        for a person (`asks_for_person`), else the answer as chosen when it gives 988 itself, else
+        `own_denial_answer` (feeling overwhelmed, which gives 988). None when someone is with them (`help_present`)
+        or the answer was already repeated (`after_emergency_repeats`)."""
         if utter_action.startswith(("utter_emergency_", "utter_safety_check_")) or _answered_this_turn(tracker):
             return None  # the turn's first answer only: not the helpline line after it
         found = _after_emergency(tracker)
@@ -94,7 +95,7 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
         if repeated > int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1)):
             return None
-        if own and "self_harm" in emergency and utter_action != "utter_request_human":
+        if own and "self_harm" in emergency and not asks_for_person(text):
             if any("988" in str(v.get("text", "")) for v in self.responses.get(utter_action, [])):
                 return utter_action  # as chosen, not the acknowledgement ("please stay with them") either
             # "no im not going to do anything. i just needed to say it to someone" (dialogues28): the answer for
