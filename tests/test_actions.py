@@ -219,6 +219,24 @@ def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
     assert "rephrase" in messages[0]["text"] and messages[1]["response"] == "utter_ask_topics"
 
 
+@pytest.mark.parametrize("text, response", [
+    ("no im not going to do anything. i just needed to say it to someone", "utter_express_overwhelmed"),
+    ("im not going to do anything. is there someone i can actually talk to", "utter_emergency_self_harm"),
+    ("she says she wont do anything", "utter_emergency_self_harm"),
+])
+def test_an_unclear_denial_after_a_self_harm_answer_gets_an_answer_with_988(text: str, response: str) -> None:
+    """dialogues28: the writer's own denial, placed nowhere, got the 988 answer again; like bot/rasa/nlg.py, it gets
+    the answer for feeling overwhelmed (which gives 988), unless it asks for someone to talk to."""
+    from actions.actions import ActionClarify
+
+    parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.1}, "intent_ranking": []}
+    events = [user("emergency_self_harm"), {"event": "bot", "text": "Please call or text 988 now",
+                                            "metadata": {"utter_action": "utter_emergency_self_harm"}},
+              {"event": "user", "text": text, "parse_data": parse}]
+    [message] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
+    assert message["response"] == response
+
+
 def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> None:
     from actions.actions import ActionClarify
 
