@@ -36,6 +36,8 @@ FIRST_RUN = {
     "tests/dialogues24.yml": 0.86, "tests/dialogues25.yml": 0.79,
     # dialogues26: 84.8% (162 of 191) at its first run; 0.84 allows 161, one turn under
     "tests/dialogues26.yml": 0.84,
+    # stop 18's sets: 85.9% (165 of 192, 159 of 185) at their first runs; floors one turn under
+    "tests/dialogues27.yml": 0.85, "tests/dialogues28.yml": 0.85,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
