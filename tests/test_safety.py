@@ -19,6 +19,7 @@ from tests.servers import ROOT
 
 MEDICAL = [
     "he took all his pills and won't wake up",
+    "my baby might have eaten one of my valiums",  # a plural brand name (crisis_blind44)
     "my son took all of his xanax",
     "she swallowed the whole bottle of klonopin",
     "my husband isnt breathing",
@@ -86,9 +87,15 @@ NOT_NOW_CASES = [
     "hypothetically if he took his xanax and then had a few beers, could he stop breathing?",
     "i only found out this week when she had a seizure at her boyfriends place, how did i not see it",
     "is mixing benzodiazepines with alcohol an overdose risk",  # a risk question led by "is mixing"
+    "in the film we watched last night a man ODd on pills and my son got upset",  # fiction (crisis_blind44 - 45)
+    "mi hermano tuvo una sobredosis en el 2019, como lo ayudo",  # a year in Spanish
+    "she had a panic attack and said she couldnt breathe, shes calmer now",
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
+    "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
+    "the thought of my son overdosing keeps me awake",  # (crisis_blind45)
+    "me voy a morir de verguenza si se enteran",
     "what does withdrawal look like",
     "how do i talk to my son about his pills",
     "he's cut off all his friends",
