@@ -46,6 +46,10 @@ MEDICAL = [
     "how many is too many? he took like 30 of them an hour ago and is really sleepy",  # a count, not "that many"
 ]
 SELF_HARM = [
+    "im cutting again and i cant stop",  # the writer's own self-injury (crisis_blind45)
+    "she said if im not around next month you can have my guitar",  # (crisis_blind44)
+    "i keep thinking how easy it would be to not wake up",
+    "he asked if going that way is painless",
     "she says she wants to die",
     "i want to kill myself",
     "everyone would be better off without me",
