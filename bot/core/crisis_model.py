@@ -64,11 +64,6 @@ class LearnedNet:
         return {"words": words, "chars": chars, "model": model}
 
     @classmethod
-    def trained(cls, examples: List[Tuple[str, str]], net: SafetyNet, threshold: float, c: float,
-                everyday: Optional[Dict[str, Any]] = None) -> LearnedNet:
-        return cls(cls.fit(examples, net, c), net, threshold, everyday)
-
-    @classmethod
     @functools.cache
     def from_settings(cls) -> LearnedNet:
         config = load_yaml(str(setting_path("safety_patterns")))["learned"]
