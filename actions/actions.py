@@ -13,12 +13,11 @@ from bot.core import live_chat
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
-    asks_for_person,
     emergency_answers_in_a_row,
     emergency_for_check,
+    for_own_denial,
     help_called,
     help_present,
-    own_denial,
     previous_crisis_answer,
     says_now,
 )
@@ -227,10 +226,8 @@ class ActionClarify(Action):
             again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
         elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):
             again = None  # "her mom is with her now. what treatment is there", or asked again after a repeat
-        if again and "self_harm" in again and own_denial(text) and not asks_for_person(text):
-            # "no im not going to do anything. i just needed to say it to someone" (dialogues28): the answer for
-            # feeling overwhelmed, which gives 988 (the same rule as bot/rasa/nlg.py)
-            again = str(followups().get("own_denial_answer") or again)
+        if again:
+            again = for_own_denial(text, again) or again  # the same rule as bot/rasa/nlg.py
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
             if again == HELP_ON_THE_WAY or help_called(text):
                 dispatcher.utter_message(text=acknowledgement())

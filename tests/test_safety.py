@@ -400,7 +400,10 @@ def test_a_kept_learned_net_answers_as_the_fitted_one(learned: LearnedNet, tmp_p
     examples = training_examples(["tests/crisis_cases.yml"])
     fitted = LearnedNet.fit(examples, learned.net, 1.0)
     kept = tmp_path / "kept" / "net.joblib"
+    older = tmp_path / "kept" / "fitted-from-older-data.joblib"
+    save_fitted({"older": True}, older)
     save_fitted(fitted, kept)
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["net.joblib"]  # the older net is removed
     again = LearnedNet(joblib.load(kept), learned.net, learned.threshold)
     first = LearnedNet(fitted, learned.net, learned.threshold)
     texts = [text for text, _ in examples[:: max(1, len(examples) // 50)]]

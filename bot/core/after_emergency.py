@@ -66,6 +66,16 @@ def asks_for_person(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("asks_for_person") or r"(?!)"), _plain(text)))
 
 
+def for_own_denial(text: str, emergency: str) -> Optional[str]:
+    """The answer instead of `emergency` (a self-harm emergency answer) when the writer says they won't do anything and
+    asks for no one ("no im not going to do anything. i just needed to say it to someone", dialogues28):
+    config/followups.yml `own_denial_answer` (feeling overwhelmed, which gives 988), or None when the rule does not
+    apply. One rule for bot/rasa/nlg.py and action_clarify."""
+    if "self_harm" not in emergency or not own_denial(text) or asks_for_person(text):
+        return None
+    return str(load_yaml("config/followups.yml").get("own_denial_answer") or emergency)
+
+
 def says_now(text: str) -> bool:
     """Whether a reply to "Is this happening right now?" says it is ("hes alone at his flat right now")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("check_now") or r"(?!)"), _plain(text)))

@@ -111,13 +111,17 @@ def cache_path(config: Dict[str, Any]) -> Path:
 
 
 def save_fitted(fitted: Dict[str, Any], path: Path) -> None:
-    """Written whole or not at all: two Rasa replicas starting together may both fit and save."""
+    """Written whole or not at all: two Rasa replicas starting together may both fit and save. Nets kept for
+    other fingerprints are removed: the data they were fitted from has changed."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".part")
         os.close(handle)
         joblib.dump(fitted, temporary)
         os.replace(temporary, path)
+        for old in path.parent.glob("*.joblib"):
+            if old != path:  # a net fitted from older data: about 4 MB each, never read again
+                old.unlink(missing_ok=True)
     except OSError as error:  # a read-only install still works: it fits again at the next start
         LOGGER.warning("learned net not cached (%s): %s", path.parent, error.strerror)
 

@@ -22,10 +22,10 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     asks_beyond_help,
-    asks_for_person,
     denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
+    for_own_denial,
     help_called,
     help_present,
     own_denial,
@@ -95,13 +95,10 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
         if repeated > int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1)):
             return None
-        if own and "self_harm" in emergency and not asks_for_person(text):
-            if any("988" in str(v.get("text", "")) for v in self.responses.get(utter_action, [])):
-                return utter_action  # as chosen, not the acknowledgement ("please stay with them") either
-            # "no im not going to do anything. i just needed to say it to someone" (dialogues28): the answer for
-            # feeling overwhelmed, which gives 988 too
-            return str(load_yaml("config/followups.yml").get("own_denial_answer") or emergency)
-        return emergency
+        instead = for_own_denial(text, emergency)
+        if instead and any("988" in str(v.get("text", "")) for v in self.responses.get(utter_action, [])):
+            return utter_action  # as chosen, not the acknowledgement ("please stay with them") either
+        return instead or emergency
 
     def _note(self, tracker: DialogueStateTracker) -> Optional[str]:
         """The closing line this turn needs, if this is the turn's first answer and the message was "not now"."""
