@@ -47,8 +47,8 @@ _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 class LearnedNet:
     def __init__(self, fitted: Dict[str, Any], net: SafetyNet, threshold: float,
-                 everyday: Optional[Dict[str, Any]] = None) -> None:
-        self.net, self.threshold = net, threshold
+                 everyday: Optional[Dict[str, Any]] = None, doubt: Optional[float] = None) -> None:
+        self.net, self.threshold, self.doubt = net, threshold, doubt
         self.everyday = everyday or {}
         self.words, self.chars, self.model = fitted["words"], fitted["chars"], fitted["model"]
         self.none = list(self.model.classes_).index(NONE)
@@ -74,7 +74,9 @@ class LearnedNet:
         except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError):  # none yet, or unreadable
             fitted = cls.fit(training_examples(config["sets"]), net, float(config["C"]))
             save_fitted(fitted, path)
-        return cls(fitted, net, float(config["threshold"]), config.get("everyday"))
+        doubt = config.get("doubt")
+        return cls(fitted, net, float(config["threshold"]), config.get("everyday"),
+                   None if doubt is None else float(doubt))
 
     def everyday_reply(self, text: str, intent: Optional[str], confidence: float) -> bool:
         """A short everyday reply the classifier is sure of (config/safety.yml learned.everyday): not read."""
@@ -84,15 +86,25 @@ class LearnedNet:
     def _features(self, normal: List[str]):  # noqa: ANN202 - a SciPy sparse matrix
         return _features(self.words, self.chars, normal)
 
+    def _probabilities(self, text: str, normal: Optional[str]):  # noqa: ANN202 - a NumPy row
+        normal = self.net.without_figures(self.net.normalise(text) if normal is None else normal)
+        return self.model.predict_proba(self._features([normal]))[0]
+
     def kind(self, text: str, normal: Optional[str] = None) -> Optional[str]:
         """medical or self_harm when the message reads like an emergency (probability >= threshold), else None.
         `normal`: the text as SafetyNet.normalise already made it."""
-        normal = self.net.without_figures(self.net.normalise(text) if normal is None else normal)
-        probabilities = self.model.predict_proba(self._features([normal]))[0]
+        probabilities = self._probabilities(text, normal)
         if 1.0 - probabilities[self.none] < self.threshold:
             return None
         ranked = sorted((p, k) for p, k in zip(probabilities, self.model.classes_, strict=True) if k != NONE)
         return ranked[-1][1]
+
+
+    def doubts(self, text: str, normal: Optional[str] = None) -> bool:
+        """Whether the net reads the message as no emergency with probability >= `doubt` (config/safety.yml): the
+        patterns' "happening now" is then asked about instead ("the kids movie had someone overdose in it and now my
+        9 yo is asking if daddy will die"). Never the other way: the net only ever adds a question."""
+        return self.doubt is not None and self._probabilities(text, normal)[self.none] >= self.doubt
 
 
 def _features(words: TfidfVectorizer, chars: TfidfVectorizer, normal: List[str]):  # noqa: ANN202 - sparse matrix

@@ -12,13 +12,15 @@ Placed after the intent classifier and before the FallbackClassifier in config.y
 - no danger words: the classifier's topic stands, except that the classifier may not answer with an emergency on its
   own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
   tells a family to call 911 for a question. A third net, a classifier trained on every emergency wording the
-  project has (bot.core.crisis_model), asks the same question when it reads the message as an emergency.
+  project has (bot.core.crisis_model), asks the same question when it reads the message as an emergency, and when it
+  reads a "now" of the patterns as surely no emergency (a question, a memory, a film): it can only ever add a question.
 
 The decision is recorded in the parse data under "safety" for the staff console (bot.core.safety.SafetyDecision.record).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,7 +29,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.core.after_emergency import help_present
 from bot.core.crisis_model import LearnedNet
-from bot.core.safety import ASKED, MEDICAL, NOT_NOW, SELF_HARM, SafetyDecision, SafetyNet
+from bot.core.safety import ASKED, MEDICAL, NOT_NOW, NOW, SELF_HARM, SafetyDecision, SafetyNet
 from bot.rasa.untrained import UntrainedComponent
 
 CLASSIFIER_EMERGENCIES = {"emergency_medical": MEDICAL, "emergency_self_harm": SELF_HARM}
@@ -58,6 +60,10 @@ class EmergencyOverride(UntrainedComponent):
         ranking: List[Dict[Text, Any]] = list(message.get(INTENT_RANKING_KEY) or [])
         normal = self.net.normalise(text)  # once: the patterns, the third net and the language all read it
         decision = self.net.decide(text, normal)
+        if decision is not None and decision.outcome == NOW and self.learned.doubts(text, normal):
+            # the words of an emergency in what reads like a question, a memory or a story: asked about, and the
+            # question carries 911 and 988 (config/safety.yml learned.doubt)
+            decision = replace(decision, outcome=ASKED, group=f"{decision.group} (doubted)")
         guessed_kind = CLASSIFIER_EMERGENCIES.get(predicted.get("name", ""))
         everyday = self.learned.everyday_reply(text, predicted.get("name"), predicted.get("confidence", 0.0))
         # the third net reads wordings, not situations: "they took him to the hospital, he's breathing" says help is
