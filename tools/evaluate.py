@@ -40,6 +40,7 @@ BLIND13 = PROJECT_ROOT / "tests" / "nlu_blind13.yml"   # the thirteenth, first r
 BLIND14 = PROJECT_ROOT / "tests" / "nlu_blind14.yml"   # the fourteenth, first run on stop 17's start (stop 16's system)
 BLIND15 = PROJECT_ROOT / "tests" / "nlu_blind15.yml"   # the fifteenth, first run on stop 17's final system
 BLIND16 = PROJECT_ROOT / "tests" / "nlu_blind16.yml"   # the sixteenth, first run on stop 18's system
+BLIND17 = PROJECT_ROOT / "tests" / "nlu_blind17.yml"   # the seventeenth, first run after stop 19's data round
 BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIND2),
               ("blind3", "third blind set", BLIND3), ("blind4", "fourth blind set", BLIND4),
               ("blind5", "fifth blind set", BLIND5), ("blind6", "sixth blind set", BLIND6),
@@ -47,11 +48,12 @@ BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIN
               ("blind9", "ninth blind set", BLIND9), ("blind10", "tenth blind set", BLIND10),
               ("blind11", "eleventh blind set", BLIND11), ("blind12", "twelfth blind set", BLIND12),
               ("blind13", "thirteenth blind set", BLIND13), ("blind14", "fourteenth blind set", BLIND14),
-              ("blind15", "fifteenth blind set", BLIND15), ("blind16", "sixteenth blind set", BLIND16))
+              ("blind15", "fifteenth blind set", BLIND15), ("blind16", "sixteenth blind set", BLIND16),
+              ("blind17", "seventeenth blind set", BLIND17))
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 29)))
-# crisis_blind43 was asked for at stop 17 and never written; 44 - 45 are stop 18's
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), 44, 45))
+DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 31)))
+# crisis_blind43 was asked for at stop 17 and never written; 44 - 45 are stop 18's, 46 - 47 stop 19's
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), *range(44, 48)))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
