@@ -200,6 +200,21 @@ def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_detox_process", [])["text"]
 
 
+@pytest.mark.parametrize("text", ["they took her. is she gonna be ok", "they've taken him. what happens now"])
+def test_being_taken_in_counts_as_help_present(after_an_emergency, text: str) -> None:
+    """dialogues29 - 30 (first runs, stop 19): "they took her. is she gonna be ok" got the emergency answer again."""
+    question = said(text, "ask_is_recovery_possible", 0.6)
+    text = generate("utter_ask_is_recovery_possible", [*after_an_emergency, question])["text"]
+    assert text == generate("utter_ask_is_recovery_possible", [])["text"]
+
+
+def test_driving_them_to_the_er_is_acknowledged(after_an_emergency) -> None:
+    """dialogues30 (first run): "ok driving her to the ER now. thanks" got the emergency answer again."""
+    driving = said("ok driving her to the ER now. thanks", "thank", 0.6)
+    text = generate("utter_thank", [*after_an_emergency, driving])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text
+
+
 @pytest.mark.parametrize("where", ["hes in the hospital now", "he’s in the ER", "he's at the hospital"])
 def test_help_present_reads_phone_spellings_of_he_is(after_an_emergency, where: str) -> None:
     question = said(f"{where} and stable. when he gets out how do we get him real help", "ask_find_treatment", 0.6)
