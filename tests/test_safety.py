@@ -94,12 +94,15 @@ NOT_NOW_CASES = [
     "in the film we watched last night a man ODd on pills and my son got upset",  # fiction (crisis_blind44 - 45)
     "mi hermano tuvo una sobredosis en el 2019, como lo ayudo",  # a year in Spanish
     "she had a panic attack and said she couldnt breathe, shes calmer now",
+    "he is snoring so loud tonight but he always does, is that a sign of anything",  # habitual (crisis_blind47)
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)
     "me voy a morir de verguenza si se enteran",
+    "ya me va a matar este trabajo, mi esposo no deja las pastillas",  # (crisis_blind46)
+    "my support group talked about suicide tonight and its a lot to process. im not in danger",  # (crisis_blind46)
     "what does withdrawal look like",
     "how do i talk to my son about his pills",
     "he's cut off all his friends",
@@ -483,6 +486,17 @@ def test_a_longer_farewell_is_still_read_by_the_third_net(component: EmergencyOv
 def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet, word: str, not_as: str) -> None:
     assert net.normalise(f"he keeps {word}") == f"he keeps {word}"
     assert not_as in net.normalise(f"he keeps {not_as}")
+
+
+def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet) -> None:
+    found = decided(net, "she swallowed all her ativan to make it stop and now her lips are blue")  # (crisis_blind46)
+    assert found is not None and found.outcome == NOW and found.kind == BOTH
+
+
+def test_asking_whether_god_forgives_a_suicide_is_asked_about(net: SafetyNet) -> None:
+    text = "my brother keeps asking whether god would forgive someone who took their own life"  # (crisis_blind46)
+    found = decided(net, text)
+    assert found is not None and found.outcome in (ASKED, NOW) and found.kind == SELF_HARM_KIND
 
 
 def test_a_threat_to_swallow_all_the_pills_is_self_harm(net: SafetyNet) -> None:
