@@ -95,6 +95,9 @@ NOT_NOW_CASES = [
     "mi hermano tuvo una sobredosis en el 2019, como lo ayudo",  # a year in Spanish
     "she had a panic attack and said she couldnt breathe, shes calmer now",
     "he is snoring so loud tonight but he always does, is that a sign of anything",  # habitual (crisis_blind47)
+    "mi tio se desmayo en la fiesta el ano pasao por las pastillas, ahora ta bien",  # (crisis_blind48)
+    "i was scared she wasnt breathing but she was just asleep, how do i stop checking every hour",  # (crisis_blind49)
+    "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
 ]
 NO_DANGER = [
     "is it safe to stop cold turkey",
@@ -102,6 +105,8 @@ NO_DANGER = [
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)
     "me voy a morir de verguenza si se enteran",
     "ya me va a matar este trabajo, mi esposo no deja las pastillas",  # (crisis_blind46)
+    "my mum is always breathing down my neck about his pills",  # (crisis_blind49)
+    "visiting him every day feels like a suicide mission for my job",  # (crisis_blind49)
     "my support group talked about suicide tonight and its a lot to process. im not in danger",  # (crisis_blind46)
     "what does withdrawal look like",
     "how do i talk to my son about his pills",
@@ -491,6 +496,21 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
 def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet) -> None:
     found = decided(net, "she swallowed all her ativan to make it stop and now her lips are blue")  # (crisis_blind46)
     assert found is not None and found.outcome == NOW and found.kind == BOTH
+
+
+def test_a_sign_right_now_inside_a_question_is_asked_about(net: SafetyNet) -> None:
+    text = "weird question but if someone took 10 valium and is breathing really slow right now do i let him sleep"
+    found = decided(net, text)  # (crisis_blind48): a question about a sight now - asked, with 911 and 988
+    assert found is not None and found.outcome in (ASKED, NOW) and found.kind == "medical"
+
+
+# (crisis_blind49)
+@pytest.mark.parametrize("text", ["my son asked me how long it takes to bleed out and hes been so low",
+                                  "he took all his pills so he can be with her again, hes slurring",
+                                  "she texted took the whole bottle, sorry and now she wont answer"])
+def test_more_warning_signs_of_suicide(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
+    assert found is not None and found.outcome in (ASKED, NOW) and found.kind in (SELF_HARM_KIND, BOTH)
 
 
 def test_asking_whether_god_forgives_a_suicide_is_asked_about(net: SafetyNet) -> None:

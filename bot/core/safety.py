@@ -64,6 +64,8 @@ _PRESENT_WISH = re.compile(
     r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
 )
 _NOW_ASSERTED = re.compile(r"\bnow (?:he|she|they|it) (?:is|are|keeps?)\b|\bnow (?:i|we) (?:can not|could not)\b")
+# "if someone took 15mg and is breathing really slow right now, do i call 911": a question about a sight now
+_NOW_IN_QUESTION = re.compile(r"\b(?:right now|as we speak|at this moment|at the moment)\b")
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 # a threat reported before the condition it hangs on ("my bf said if he can't get more bars he's gonna end it all")
 _REPORTED = re.compile(
@@ -290,6 +292,7 @@ class SafetyNet:
             first_frame = min(start for start in frame_starts if start <= hit.start)
             real = (self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
                     or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end))
+                    or (tense == "state" and bool(_NOW_IN_QUESTION.search(normal, hit.end, clause[1])))
                     or (hit.group.kind == SELF_HARM and bool(_REPORTED.search(normal, sentence[0], first_frame))))
             return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
         if hit.group.soft and not strong and any(p.search(normal, *sentence) for p in self.attribution):
