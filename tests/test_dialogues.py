@@ -38,6 +38,11 @@ FIRST_RUN = {
     "tests/dialogues26.yml": 0.84,
     # stop 18's sets: 85.9% (165 of 192, 159 of 185) at their first runs; floors one turn under
     "tests/dialogues27.yml": 0.85, "tests/dialogues28.yml": 0.85,
+    # stop 19's sets, floors one turn under their first runs: dialogues29 74.3% (130 of 175) and dialogues30 80.4%
+    # (131 of 163) on the model after the first data round; dialogues31 83.9% (141 of 168) and dialogues32 87.0%
+    # (147 of 169) after the second
+    "tests/dialogues29.yml": 0.73, "tests/dialogues30.yml": 0.79,
+    "tests/dialogues31.yml": 0.83, "tests/dialogues32.yml": 0.86,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -88,9 +88,11 @@ def test_a_question_once_someone_is_with_them_is_answered_when_fairly_sure(after
     # without anyone with them, the same confidence still repeats the emergency answer
     alone = [*after_an_emergency, said("what kind of treatment is there for her", "ask_find_treatment", 0.6)]
     assert generate("utter_ask_find_treatment", alone)["text"] == emergency_text()
-    # and a weak guess is not answered even with help there
+    # and a weak guess is not answered even with help there: the guidance, acknowledged, not "call 911 now" again
+    # ("they took her. is she gonna be ok", dialogues29)
     weak = [*after_an_emergency, said(question, "ask_find_treatment", 0.3)]
-    assert generate("utter_ask_find_treatment", weak)["text"] == emergency_text()
+    text = generate("utter_ask_find_treatment", weak)["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
 
 
 def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_emergency) -> None:

@@ -176,10 +176,12 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     below = float(settings.get("after_emergency_below", 0.0))
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
-    if found and (help_present(found[2]) or repeated > repeats):
+    present = bool(found) and help_present(found[2])
+    if found and (present or repeated > repeats):
         # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
         below = float(settings.get("after_emergency_with_help_below", below))
     if not found or found[1] >= below:
         return None
     previous, _, text = found
-    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or help_called(text) else previous
+    # help has come ("they took her. is she gonna be ok", dialogues29): not "Call 911 now" again, the acknowledgement
+    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or help_called(text) or present else previous
