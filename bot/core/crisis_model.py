@@ -47,8 +47,9 @@ _ENTITY = re.compile(r"\[([^\]]+)\]\([^)]+\)")
 
 class LearnedNet:
     def __init__(self, fitted: Dict[str, Any], net: SafetyNet, threshold: float,
-                 everyday: Optional[Dict[str, Any]] = None, doubt: Optional[float] = None) -> None:
-        self.net, self.threshold, self.doubt = net, threshold, doubt
+                 everyday: Optional[Dict[str, Any]] = None, doubt: Optional[float] = None,
+                 sure: Optional[float] = None) -> None:
+        self.net, self.threshold, self.doubt, self.sure_at = net, threshold, doubt, sure
         self.everyday = everyday or {}
         self.words, self.chars, self.model = fitted["words"], fitted["chars"], fitted["model"]
         self.none = list(self.model.classes_).index(NONE)
@@ -74,9 +75,9 @@ class LearnedNet:
         except (OSError, EOFError, ValueError, KeyError, AttributeError, ImportError):  # none yet, or unreadable
             fitted = cls.fit(training_examples(config["sets"]), net, float(config["C"]))
             save_fitted(fitted, path)
-        doubt = config.get("doubt")
+        doubt, sure = config.get("doubt"), config.get("sure")
         return cls(fitted, net, float(config["threshold"]), config.get("everyday"),
-                   None if doubt is None else float(doubt))
+                   None if doubt is None else float(doubt), None if sure is None else float(sure))
 
     def everyday_reply(self, text: str, intent: Optional[str], confidence: float) -> bool:
         """A short everyday reply the classifier is sure of (config/safety.yml learned.everyday): not read."""
@@ -105,6 +106,12 @@ class LearnedNet:
         patterns' "happening now" is then asked about instead ("the kids movie had someone overdose in it and now my
         9 yo is asking if daddy will die"). Never the other way: the net only ever adds a question."""
         return self.doubt is not None and self._probabilities(text, normal)[self.none] >= self.doubt
+
+    def sure(self, text: str, normal: Optional[str] = None) -> bool:
+        """Whether the net reads the message as an emergency with probability >= `sure` (config/safety.yml): a "not
+        now" of the patterns is then asked about ("husband took his ativan and his oxy on purpose, he said he doesnt
+        want to wake up, hes out now", read as a hypothetical). Again it only ever adds a question."""
+        return self.sure_at is not None and 1.0 - self._probabilities(text, normal)[self.none] >= self.sure_at
 
 
 def _features(words: TfidfVectorizer, chars: TfidfVectorizer, normal: List[str]):  # noqa: ANN202 - sparse matrix

@@ -13,7 +13,8 @@ Placed after the intent classifier and before the FallbackClassifier in config.y
   own. Its emergency guess becomes the unclear question - a second net for wordings the patterns lack, which never
   tells a family to call 911 for a question. A third net, a classifier trained on every emergency wording the
   project has (bot.core.crisis_model), asks the same question when it reads the message as an emergency, and when it
-  reads a "now" of the patterns as surely no emergency (a question, a memory, a film): it can only ever add a question.
+  reads a "now" of the patterns as surely no emergency (a question, a memory, a film), or a "not now" as surely one:
+  it can only ever add a question.
 
 The decision is recorded in the parse data under "safety" for the staff console (bot.core.safety.SafetyDecision.record).
 """
@@ -69,6 +70,9 @@ class EmergencyOverride(UntrainedComponent):
         # the third net reads wordings, not situations: "they took him to the hospital, he's breathing" says help is
         # there, "he's breathing normally" that he is fine, so neither is asked about (the patterns still decide)
         settled = everyday or help_present(text) or self.net.reassured(normal)
+        if decision is not None and decision.outcome == NOT_NOW and not settled and self.learned.sure(text, normal):
+            # read as a question or the past, but it reads surely like the emergencies the project has seen: asked
+            decision = replace(decision, outcome=ASKED, group=f"{decision.group} (the third net: asked)")
         learned_kind = self.learned.kind(text, normal) if decision is None and not settled else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
