@@ -202,12 +202,36 @@ def test_the_ambulance_having_come_counts_as_help_present(after_an_emergency) ->
     assert text == generate("utter_ask_detox_process", [])["text"]
 
 
-@pytest.mark.parametrize("text", ["they took her. is she gonna be ok", "they've taken him. what happens now"])
+@pytest.mark.parametrize("text", ["they took her. is she gonna be ok", "they've taken him. what happens now",
+                                  "paramedics have took him. how does stopping cause a fit"])  # (dialogues34)
 def test_being_taken_in_counts_as_help_present(after_an_emergency, text: str) -> None:
     """dialogues29 - 30 (first runs, stop 19): "they took her. is she gonna be ok" got the emergency answer again."""
     question = said(text, "ask_is_recovery_possible", 0.6)
     text = generate("utter_ask_is_recovery_possible", [*after_an_emergency, question])["text"]
     assert text == generate("utter_ask_is_recovery_possible", [])["text"]
+
+
+def test_a_yes_inside_a_story_after_is_this_happening_now_is_no_yes() -> None:
+    """dialogues34 (first run, stop 19): "I said yes once. Was that wrong?" after "Is this happening right now?" got
+    "Call 911 now"; a reply that starts with yes (or says it is happening now) still does."""
+    checked = [said("she's been nodding off mid sentence", "safety_check_medical", 1.0),
+               *answered("utter_safety_check_medical")]
+    story = said("she asked me to cover for her with her husband. I said yes once. Was that wrong?", "ask_enabling",
+                 0.95)
+    assert generate("utter_ask_enabling", [*checked, story])["text"] == generate("utter_ask_enabling", [])["text"]
+    medical = generate("utter_emergency_medical", [])["text"]
+    assert generate("utter_ask_enabling", [*checked, said("yes, hes on the floor", "ask_enabling", 0.5)])["text"] \
+        == medical
+
+
+def test_a_third_weak_turn_after_an_emergency_gets_the_acknowledgement(after_an_emergency) -> None:
+    """dialogues34: the emergency answer, a repeat, then "what does properly even mean" (placed at 0.44) got "Call 911
+    now" a third time; once the repeat is spent, the acknowledgement (still with 911 and 988)."""
+    repeated = [*after_an_emergency, said("paramedics", "ask_detox_process", 0.3),
+                *answered("utter_emergency_self_harm")]
+    weak = said("what does properly even mean", "ask_tapering", 0.44)
+    text = generate("utter_ask_tapering", [*repeated, weak])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
 
 
 def test_driving_them_to_the_er_is_acknowledged(after_an_emergency) -> None:

@@ -183,5 +183,8 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     if not found or found[1] >= below:
         return None
     previous, _, text = found
-    # help has come ("they took her. is she gonna be ok", dialogues29): not "Call 911 now" again, the acknowledgement
-    return HELP_ON_THE_WAY if previous == HELP_ON_THE_WAY or help_called(text) or present else previous
+    # help has come ("they took her. is she gonna be ok", dialogues29), or the answer was already repeated
+    # ("he's promised he'll do it properly next time. what does properly even mean", dialogues34): not "Call 911 now"
+    # again, the acknowledgement, which still gives 911 and 988
+    acknowledged = previous == HELP_ON_THE_WAY or help_called(text) or present or repeated > repeats
+    return HELP_ON_THE_WAY if acknowledged else previous
