@@ -43,6 +43,9 @@ FIRST_RUN = {
     # (147 of 169) after the second
     "tests/dialogues29.yml": 0.73, "tests/dialogues30.yml": 0.79,
     "tests/dialogues31.yml": 0.83, "tests/dialogues32.yml": 0.86,
+    # on stop 19's final system: dialogues33 87.7% (157 of 179), dialogues34 86.5% (160 of 185; its three information
+    # turns given "Call 911 now" fixed after)
+    "tests/dialogues33.yml": 0.87, "tests/dialogues34.yml": 0.85,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
