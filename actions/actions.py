@@ -226,9 +226,8 @@ class ActionClarify(Action):
             again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
         elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):
             again = None  # "her mom is with her now. what treatment is there", or asked again after a repeat
-        if again:
-            again = for_own_denial(text, again) or again  # the same rule as bot/rasa/nlg.py
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
+            again = for_own_denial(text, again) or again  # the same rule as bot/rasa/nlg.py
             if again == HELP_ON_THE_WAY or help_called(text):
                 dispatcher.utter_message(text=acknowledgement())
             else:

@@ -100,7 +100,6 @@ class LearnedNet:
         ranked = sorted((p, k) for p, k in zip(probabilities, self.model.classes_, strict=True) if k != NONE)
         return ranked[-1][1]
 
-
     def doubts(self, text: str, normal: Optional[str] = None) -> bool:
         """Whether the net reads the message as no emergency with probability >= `doubt` (config/safety.yml): the
         patterns' "happening now" is then asked about instead ("the kids movie had someone overdose in it and now my
