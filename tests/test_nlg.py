@@ -234,6 +234,16 @@ def test_a_third_weak_turn_after_an_emergency_gets_the_acknowledgement(after_an_
     assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
 
 
+def test_help_on_its_way_after_is_this_happening_now_is_acknowledged() -> None:
+    """dialogues30 (in a fresh clone's make test): "ive got his mate going round now. anything else i should do"
+    after "Is this happening right now?" got the answer for feeling overwhelmed, without 911 or 988."""
+    checked = [said("he texted whats the point of any of this", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    going = said("ive got his mate going round now. anything else i should do", "express_overwhelmed", 0.6)
+    text = generate("utter_express_overwhelmed", [*checked, going])["text"]
+    assert text.startswith("Okay. Please stay with them") and "988" in text
+
+
 def test_driving_them_to_the_er_is_acknowledged(after_an_emergency) -> None:
     """dialogues30 (first run): "ok driving her to the ER now. thanks" got the emergency answer again."""
     driving = said("ok driving her to the ER now. thanks", "thank", 0.6)

@@ -149,12 +149,12 @@ def _after_emergency(tracker: DialogueStateTracker) -> Optional[Tuple[str, float
 
 def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> bool:
     """Whether an everyday reply gets the acknowledgement: after an emergency answer (or the acknowledgement), any;
-    after "Is this happening right now?", only leaving or thanks ("ok im going to wake him") - "yes" and "no" answer
-    the question (rules, action_answer_after_check)."""
+    after "Is this happening right now?", only leaving, thanks ("ok im going to wake him") or help on its way - "yes"
+    and "no" answer the question (rules, action_answer_after_check)."""
     if not found:
         return False
-    if found[0].startswith("utter_safety_check_"):
-        return utter_action in ("utter_goodbye", "utter_thank")
+    if found[0].startswith("utter_safety_check_"):  # or one saying help is on its way ("ive got his mate going
+        return utter_action in ("utter_goodbye", "utter_thank") or help_called(found[2])  # round now", dialogues30)
     return True
 
 
