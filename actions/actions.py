@@ -13,6 +13,7 @@ from bot.core import live_chat
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    asks,
     emergency_answers_in_a_row,
     emergency_for_check,
     for_own_denial,
@@ -28,7 +29,6 @@ from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
 # a message that asks something (after an emergency answer with someone there, it is asked about, not acknowledged)
-QUESTION = re.compile(r"\?|\b(?:what|how|where|which|who|when|why|is there|are there|can|could|should|do|does|will)\b")
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
@@ -220,12 +220,14 @@ class ActionClarify(Action):
         elif checked and checked[0].startswith("utter_safety_check_") and says_now(text):
             again = emergency_for_check(checked[0])  # "hes alone at his flat right now": yes, it is happening
         repeats = int(followups().get("after_emergency_repeats", 1))
-        if again and help_called(text):
+        if again and help_present(text) and asks(text):
+            again = None  # "they took her to hospital. how do we get her proper help": the same rule as bot/rasa/nlg.py
+        elif again and help_called(text):
             again = HELP_ON_THE_WAY  # "ok ambulance is on the way", however often the answer was given
-        elif again and help_present(text) and not QUESTION.search(text.lower()):
+        elif again and help_present(text):
             again = HELP_ON_THE_WAY  # "he's here with me now, he says he didn't mean it": the guidance, acknowledged
-        elif again and (help_present(text) or emergency_answers_in_a_row(reversed(tracker.events)) > repeats):
-            again = None  # "her mom is with her now. what treatment is there", or asked again after a repeat
+        elif again and emergency_answers_in_a_row(reversed(tracker.events)) > repeats:
+            again = None  # asked again after a repeat
         if again:  # in a crisis, "Did you mean ...?" must not replace the 911 / 988 guidance
             again = for_own_denial(text, again) or again  # the same rule as bot/rasa/nlg.py
             if again == HELP_ON_THE_WAY or help_called(text):

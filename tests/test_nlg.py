@@ -81,18 +81,49 @@ def test_a_not_now_answer_ends_with_the_closing_line() -> None:
     assert text.endswith("If this is happening right now, call 911.")
 
 
-def test_a_question_once_someone_is_with_them_is_answered_when_fairly_sure(after_an_emergency) -> None:
-    question = "ok her mom is with her now. what kind of treatment is there for her"
-    events = [*after_an_emergency, said(question, "ask_find_treatment", 0.6)]
-    assert generate("utter_ask_find_treatment", events)["text"] == generate("utter_ask_find_treatment", [])["text"]
+def test_a_question_once_someone_is_with_them_is_answered_as_placed(after_an_emergency) -> None:
+    """dialogues36: "they took her to hospital, they think she will be ok. how do we get her proper help after this"
+    got "If you haven't yet, call 911 now". Once help is there, a question is answered as in any turn."""
+    topic = generate("utter_ask_find_treatment", [])["text"]
+    for question in ["ok her mom is with her now. what kind of treatment is there for her",
+                     "they took her to hospital, they think she will be ok. how do we get her proper help after this"]:
+        for confidence in (0.6, 0.3):
+            events = [*after_an_emergency, said(question, "ask_find_treatment", confidence)]
+            assert generate("utter_ask_find_treatment", events)["text"] == topic
     # without anyone with them, the same confidence still repeats the emergency answer
     alone = [*after_an_emergency, said("what kind of treatment is there for her", "ask_find_treatment", 0.6)]
     assert generate("utter_ask_find_treatment", alone)["text"] == emergency_text()
-    # and a weak guess is not answered even with help there: the guidance, acknowledged, not "call 911 now" again
-    # ("they took her. is she gonna be ok", dialogues29)
-    weak = [*after_an_emergency, said(question, "ask_find_treatment", 0.3)]
+    # and a weakly placed statement with help there gets the guidance, acknowledged, not "call 911 now" again
+    weak = [*after_an_emergency, said("they took him to the hospital. she was on the valium", "ask_find_treatment", 0.3)]
     text = generate("utter_ask_find_treatment", weak)["text"]
     assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
+
+
+@pytest.mark.parametrize("fear", ["ok paramedics are here. im so scared i cant stop shaking",
+                                  "i rang lifeline and they were good. im just so scared"])
+def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: str) -> None:
+    """dialogues33, 36: once help is there or the call is made, "im so scared" gets the answer for feeling overwhelmed
+    (which still gives 911 and 988), not "If you haven't yet, call 911 now"; before it, the acknowledgement."""
+    overwhelmed = generate("utter_express_overwhelmed", [])["text"]
+    assert "911" in overwhelmed and "988" in overwhelmed
+    events = [*after_an_emergency, said(fear, "express_overwhelmed", 0.9)]
+    assert generate("utter_express_overwhelmed", events)["text"] == overwhelmed
+    waiting = [*after_an_emergency, said("im so scared", "express_overwhelmed", 0.9)]
+    assert generate("utter_express_overwhelmed", waiting)["text"].startswith("Okay. Please stay with them")
+
+
+def test_after_the_acknowledgement_a_fairly_placed_question_is_answered(after_an_emergency) -> None:
+    """dialogues30: the acknowledgement already repeated the guidance; "how do i stop this ever happening again" placed
+    at config/safety.yml `after_emergency_with_help_below` or more is answered, a weak guess still is not."""
+    calling = said("ok calling 911 now", "affirm", 0.9)
+    acknowledged = [*after_an_emergency, calling, BotUttered(generate("utter_affirm", [*after_an_emergency, calling])
+                                                            ["text"], metadata={})]
+    question = "how do i stop this ever happening again, i cant lose him"
+    topic = generate("utter_ask_relapse_prevention", [])["text"]
+    fair = [*acknowledged, said(question, "ask_relapse_prevention", 0.6)]
+    assert generate("utter_ask_relapse_prevention", fair)["text"] == topic
+    weak = [*acknowledged, said(question, "ask_relapse_prevention", 0.3)]
+    assert generate("utter_ask_relapse_prevention", weak)["text"].startswith("Okay. Please stay with them")
 
 
 def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_emergency) -> None:
@@ -137,6 +168,11 @@ def test_help_called_and_a_clear_question_of_its_own_gets_the_answer(after_an_em
     assert generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, not_yet])["text"].startswith("Okay. Please")
     unsure = said("ok I called the crisis line. should I call his doctor too", "ask_call_prescriber", 0.3)
     assert generate("utter_ask_call_prescriber", [*after_an_emergency, unsure])["text"].startswith("Okay. Please")
+    # dialogues34: a question of its own in "what kind of" words
+    therapy = said("ok I called the crisis line and they're talking to him now. After all this, what kind of therapy "
+                   "actually works for guys like him", "ask_therapy_options", 0.7)
+    assert generate("utter_ask_therapy_options", [*after_an_emergency, therapy])["text"] == \
+        generate("utter_ask_therapy_options", [])["text"]
 
 
 def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) -> None:

@@ -46,6 +46,7 @@ MEDICAL = [
     "how many is too many? he took like 30 of them an hour ago and is really sleepy",  # a count, not "that many"
 ]
 SELF_HARM = [
+    "my brother came home with a rope and said it was for the car, he doesnt even have a car",  # (crisis_blind51)
     "im cutting again and i cant stop",  # the writer's own self-injury (crisis_blind45)
     "she said if im not around next month you can have my guitar",  # (crisis_blind44)
     "i keep thinking how easy it would be to not wake up",
@@ -100,6 +101,7 @@ NOT_NOW_CASES = [
     "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
 ]
 NO_DANGER = [
+    "hes been getting these blue pills off a website and hes slurring by teatime",  # not lips turning blue (dialogues36)
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)

@@ -46,6 +46,23 @@ def asks_beyond_help(text: str) -> bool:
     return bool(re.search(str(settings.get("asks_after_help") or r"(?!)"), rest))
 
 
+# a message that asks something ("where do we even start", "is she gonna be ok?")
+_QUESTION = re.compile(r"\?|\b(?:what|how|where|which|who|when|why|is there|are there|can|could|should|do|does|will)\b")
+
+
+def asks(text: str) -> bool:
+    return bool(_QUESTION.search(_plain(text)))
+
+
+def help_done(text: str) -> bool:
+    """Whether a message says help has come or the call has been made ("paramedics are here", "i rang lifeline and
+    they were good"): fear told after it ("im so scared") is answered as fear, not with "call 911 if you haven't"."""
+    if help_present(text):
+        return True
+    return help_called(text) and bool(re.search(str(load_yaml("config/followups.yml").get("already_called") or
+                                                    r"(?!)"), _plain(text)))
+
+
 def help_present(text: str) -> bool:
     """Whether a message says someone is with them or help has come ("her mom is with her now", "hes in the ER")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))

@@ -21,12 +21,14 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    asks,
     asks_beyond_help,
     denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
     for_own_denial,
     help_called,
+    help_done,
     help_present,
     own_denial,
     previous_crisis_answer,
@@ -153,6 +155,8 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     and "no" answer the question (rules, action_answer_after_check)."""
     if not found:
         return False
+    if utter_action == "utter_express_overwhelmed" and help_done(found[2]):
+        return False  # "ok paramedics are here. im so scared" (dialogues33, 27, 30): help is there; the fear is answered
     if found[0].startswith("utter_safety_check_"):  # or one saying help is on its way ("ive got his mate going
         return utter_action in ("utter_goodbye", "utter_thank") or help_called(found[2])  # round now", dialogues30)
     return True
@@ -163,12 +167,14 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     `after_emergency_below`, or `after_emergency_with_help_below` when someone is with them): in a crisis, a guessed
     topic must not replace the 911 / 988 guidance. A message saying help is being called, or one after the
     acknowledgement, gets the acknowledgement; after "Is this happening right now?" only one saying help is called
-    does (any other answers the question)."""
+    does (any other answers the question). Once help is there, a question is answered as placed, as in any turn."""
     found = _after_emergency(tracker)
     if found and found[0].startswith("utter_safety_check_"):  # "what do i do until they get here" after "Is this
         if help_called(found[2]):  # happening right now?": yes, and help is coming
             return HELP_ON_THE_WAY
         return emergency_for_check(found[0]) if says_now(found[2]) else None  # "hes alone at his flat right now"
+    if found and help_present(found[2]) and asks(found[2]):
+        return None  # "they took her to hospital. how do we get her proper help after this" (dialogues36): as placed
     settings = load_yaml(str(setting_path("safety_patterns")))
     if found and help_called(found[2]):  # "ok ambulance is on the way", however often the answer was given
         placed = found[1] >= float(settings.get("after_emergency_with_help_below", 0.5))
@@ -177,8 +183,9 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
     present = bool(found) and help_present(found[2])
-    if found and (present or repeated > repeats):
-        # "her mom is with her now. what treatment is there", or a question after the answer was already repeated
+    if found and (present or repeated > repeats or found[0] == HELP_ON_THE_WAY):
+        # "her mom is with her now. what treatment is there", a question after the answer was already repeated, or
+        # after the acknowledgement ("how do i stop this ever happening again", dialogues30)
         below = float(settings.get("after_emergency_with_help_below", below))
     if not found or found[1] >= below:
         return None
