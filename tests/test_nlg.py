@@ -94,7 +94,8 @@ def test_a_question_once_someone_is_with_them_is_answered_as_placed(after_an_eme
     alone = [*after_an_emergency, said("what kind of treatment is there for her", "ask_find_treatment", 0.6)]
     assert generate("utter_ask_find_treatment", alone)["text"] == emergency_text()
     # and a weakly placed statement with help there gets the guidance, acknowledged, not "call 911 now" again
-    weak = [*after_an_emergency, said("they took him to the hospital. she was on the valium", "ask_find_treatment", 0.3)]
+    statement = said("they took him to the hospital. she was on the valium", "ask_find_treatment", 0.3)
+    weak = [*after_an_emergency, statement]
     text = generate("utter_ask_find_treatment", weak)["text"]
     assert text.startswith("Okay. Please stay with them") and "911" in text and "988" in text
 

@@ -101,7 +101,7 @@ NOT_NOW_CASES = [
     "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
 ]
 NO_DANGER = [
-    "hes been getting these blue pills off a website and hes slurring by teatime",  # not lips turning blue (dialogues36)
+    "hes been getting these blue pills off a website and hes slurring by teatime",  # not blue lips (dialogues36)
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)

@@ -156,7 +156,7 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     if not found:
         return False
     if utter_action == "utter_express_overwhelmed" and help_done(found[2]):
-        return False  # "ok paramedics are here. im so scared" (dialogues33, 27, 30): help is there; the fear is answered
+        return False  # "ok paramedics are here. im so scared" (dialogues27, 30, 33): help is there, fear answered
     if found[0].startswith("utter_safety_check_"):  # or one saying help is on its way ("ive got his mate going
         return utter_action in ("utter_goodbye", "utter_thank") or help_called(found[2])  # round now", dialogues30)
     return True
