@@ -23,7 +23,14 @@ from bot.core.after_emergency import (
     says_now,
 )
 from bot.core.content import contract, information_intents, more_about, titles
-from bot.core.pointing import about_the_assistant, asks_about_cause, asks_what_to_do, no_subject, points_back
+from bot.core.pointing import (
+    about_the_assistant,
+    asks_about_cause,
+    asks_about_efficacy,
+    asks_what_to_do,
+    no_subject,
+    points_back,
+)
 from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
@@ -247,9 +254,8 @@ class ActionClarify(Action):
         last = tracker.get_slot("last_topic")
         follow = followups().get("followup", {})
         pointing = last in information_intents() and points_back(text, follow)
-        efficacy = re.search(follow.get("efficacy", r"(?!)"), text.lower())
-        if pointing and (efficacy or asks_about_cause(text, follow)):  # "do they actually help?", "could the pills be
-            return ActionTellMore().run(dispatcher, tracker, domain)   # doing that?": more on that topic
+        if pointing and (asks_about_efficacy(text, follow) or asks_about_cause(text, follow)):
+            return ActionTellMore().run(dispatcher, tracker, domain)  # "do they help?", "could the pills do that?"
         if last in information_intents() and no_subject(text, follow) and not about_the_assistant(text):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "is that normal?": no subject but the last one
         todo = followups().get("todo") or {}

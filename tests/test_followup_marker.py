@@ -61,7 +61,10 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
                                           ("what do we do now", "ask_find_treatment"),
                                           ("what now?", "ask_topics"),
                                           ("is that him or the drug", "ask_what_are_benzodiazepines"),
-                                          ("could the pills be causing that?", "ask_followup_is_it_safe")])
+                                          ("could the pills be causing that?", "ask_followup_is_it_safe"),
+                                          # right after the CBT answer (dialogues3, 14, 16, 18, 26)
+                                          ("does it actually work", "ask_is_recovery_possible"),
+                                          ("and do they help?", "ask_support_groups")])
 def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(
     marker: PointingFollowup, text: str, intent: str
 ) -> None:
@@ -74,6 +77,7 @@ def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(
     ("and after that?", "ask_next_step"),                           # a follow-up intent of its own
     ("is that normal?", "thank"),                                   # not an information topic
     ("what can you do", "ask_topics"),                              # the menu asked of the assistant
+    ("does therapy actually work", "ask_is_recovery_possible"),      # names what it asks about
     ("/ask_doctor_shopping", "ask_doctor_shopping"),                # a button
 ])
 def test_other_messages_keep_their_intent(marker: PointingFollowup, text: str, intent: str) -> None:

@@ -54,6 +54,12 @@ def asks_about_cause(text: str, follow: Dict[str, Any]) -> bool:
     return points_back(text, follow) and bool(re.search(str(follow.get("cause") or r"(?!)"), text.lower()))
 
 
+def asks_about_efficacy(text: str, follow: Dict[str, Any]) -> bool:
+    """"Does it actually work?", "do they help?" right after an answer: whether what it described works
+    (`followup.efficacy`), a question about the last answer - not whether recovery is possible at all."""
+    return points_back(text, follow) and bool(re.search(str(follow.get("efficacy") or r"(?!)"), text.lower()))
+
+
 def about_the_assistant(text: str) -> bool:
     """Addressed to the assistant ("what can you do?"): a question for the topic menu, not about the last answer."""
     return bool({"you", "u", "your", "ya"} & set(words(text)))

@@ -9,8 +9,9 @@ to action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), 
 (more of the source on it) and asks "Did you mean ...?" only when there is none. The classifier's ranking stays,
 after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
 their own ("and after that?", "is that safe?", "how long does that take?"), are left alone. "What do we do now?"
-(bot.core.pointing.asks_what_to_do) and "could the pills be doing that?" (asks_about_cause) are resolved the same
-way: they ask about what was just said.
+(bot.core.pointing.asks_what_to_do), "could the pills be doing that?" (asks_about_cause) and "does it actually work?"
+(asks_about_efficacy: after the CBT answer, five blind dialogue sets expected CBT, not "is recovery possible") are
+resolved the same way: they ask about what was just said.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class PointingFollowup(UntrainedComponent):
                 and (
                     (pointing.no_subject(text, self.follow)
                      and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text))))
-                    or ((pointing.asks_what_to_do(text) or pointing.asks_about_cause(text, self.follow))
+                    or ((pointing.asks_what_to_do(text) or pointing.asks_about_cause(text, self.follow)
+                         or pointing.asks_about_efficacy(text, self.follow))
                         and (name in self.topics or name in ASKED_ABOUT_THE_LAST_ANSWER))
                 )
             ):
