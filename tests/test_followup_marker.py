@@ -78,6 +78,10 @@ def test_asking_what_to_do_or_about_the_cause_goes_to_the_last_topic(
     ("is that normal?", "thank"),                                   # not an information topic
     ("what can you do", "ask_topics"),                              # the menu asked of the assistant
     ("does therapy actually work", "ask_is_recovery_possible"),      # names what it asks about
+    ("and groups, would that help her", "ask_relapse_prevention"),   # the same (dialogues12)
+    ("ok. and the CBT does it help with panic?", "ask_cbt"),
+    ("if she wanted to come down how does that work", "ask_tapering"),   # how it works, not whether (dialogues22)
+    ("and is it even worth it at 86", "ask_is_recovery_possible"),
     ("/ask_doctor_shopping", "ask_doctor_shopping"),                # a button
 ])
 def test_other_messages_keep_their_intent(marker: PointingFollowup, text: str, intent: str) -> None:

@@ -55,9 +55,20 @@ def asks_about_cause(text: str, follow: Dict[str, Any]) -> bool:
 
 
 def asks_about_efficacy(text: str, follow: Dict[str, Any]) -> bool:
-    """"Does it actually work?", "do they help?" right after an answer: whether what it described works
+    """"Does it actually work?", "do they help with the panic?" right after an answer: whether what it described works
     (`followup.efficacy`), a question about the last answer - not whether recovery is possible at all."""
     return points_back(text, follow) and bool(re.search(str(follow.get("efficacy") or r"(?!)"), text.lower()))
+
+
+def only_asks_about_efficacy(text: str, follow: Dict[str, Any]) -> bool:
+    """The same with nothing else in it ("does it actually work though", "whats the point of it"): every word a
+    function word or one of `efficacy_words`, and not "how does it work" (what it is, not whether it works). Even a
+    confident topic is then the last answer's (bot/rasa/followup_marker.py); "and groups, would that help her" or "does
+    the CBT help with panic" name their own subject."""
+    allowed = {*(follow.get("function_words") or ()), *(follow.get("efficacy_words") or ())}
+    found = words(text)
+    return (asks_about_efficacy(text, follow) and all(word in allowed for word in found)
+            and not re.search(r"\bhow (?:does|do|would|will|did|is|are)\b", text.lower()))
 
 
 def about_the_assistant(text: str) -> bool:

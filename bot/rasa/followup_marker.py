@@ -10,7 +10,7 @@ to action_clarify as nlu_fallback (after the FallbackClassifier in config.yml), 
 after nlu_fallback, for the action and for staff. Messages the safety net decided, and the follow-up intents of
 their own ("and after that?", "is that safe?", "how long does that take?"), are left alone. "What do we do now?"
 (bot.core.pointing.asks_what_to_do), "could the pills be doing that?" (asks_about_cause) and "does it actually work?"
-(asks_about_efficacy: after the CBT answer, five blind dialogue sets expected CBT, not "is recovery possible") are
+(only_asks_about_efficacy: after the CBT answer, five blind dialogue sets expected CBT, not "is recovery possible") are
 resolved the same way: they ask about what was just said.
 """
 
@@ -50,7 +50,7 @@ class PointingFollowup(UntrainedComponent):
                     (pointing.no_subject(text, self.follow)
                      and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text))))
                     or ((pointing.asks_what_to_do(text) or pointing.asks_about_cause(text, self.follow)
-                         or pointing.asks_about_efficacy(text, self.follow))
+                         or pointing.only_asks_about_efficacy(text, self.follow))
                         and (name in self.topics or name in ASKED_ABOUT_THE_LAST_ANSWER))
                 )
             ):
