@@ -242,6 +242,13 @@ class ActionClarify(Action):
             else:
                 dispatcher.utter_message(response=again)
             return []
+        last = tracker.get_slot("last_topic")
+        follow = followups().get("followup", {})
+        pointing = last in information_intents() and points_back(text, follow)
+        if pointing and (asks_about_efficacy(text, follow) or asks_about_cause(text, follow)):
+            # "do they help?", "could the pills do that?" - before the everyday replies below: "do they actually
+            # help" placed between thank and affirm is still about the last answer (dialogues10)
+            return ActionTellMore().run(dispatcher, tracker, domain)
         settings = followups().get("clarify", {})
         ranking = tracker.latest_message.get("intent_ranking") or []
         social = list(settings.get("social") or ())
@@ -251,11 +258,6 @@ class ActionClarify(Action):
             return []
         named = titles()
         candidates = [r for r in ranking if answerable(r.get("name")) and r["name"] in named]
-        last = tracker.get_slot("last_topic")
-        follow = followups().get("followup", {})
-        pointing = last in information_intents() and points_back(text, follow)
-        if pointing and (asks_about_efficacy(text, follow) or asks_about_cause(text, follow)):
-            return ActionTellMore().run(dispatcher, tracker, domain)  # "do they help?", "could the pills do that?"
         if last in information_intents() and no_subject(text, follow) and not about_the_assistant(text):
             return ActionTellMore().run(dispatcher, tracker, domain)  # "is that normal?": no subject but the last one
         todo = followups().get("todo") or {}

@@ -207,6 +207,11 @@ def test_two_likely_everyday_replies_get_one_not_a_rephrase() -> None:
              {"name": "thank", "confidence": 0.43}]
     [answer] = run(ActionClarify(), latest("ok ty", split))
     assert answer["response"] == "utter_thank"
+    # "do they actually help" right after an answer asks about it, even placed between thank and affirm (dialogues10)
+    helps = [{"name": "nlu_fallback", "confidence": 0.1}, {"name": "thank", "confidence": 0.3},
+             {"name": "affirm", "confidence": 0.25}]
+    [more, *_] = run(ActionClarify(), latest("do they actually help", helps, last_topic="ask_support_groups"))
+    assert more.get("response") != "utter_thank" and "Support groups" in str(more)
     topic_too = [{"name": "affirm", "confidence": 0.3}, {"name": "ask_cbt", "confidence": 0.25}]
     [asked, *_] = run(ActionClarify(), latest("ok cbt", topic_too))
     assert "utter_" not in str(asked.get("response"))  # a topic among the two: still asked or rephrased
