@@ -46,8 +46,9 @@ FIRST_RUN = {
     # on stop 19's final system: dialogues33 87.7% (157 of 179), dialogues34 86.5% (160 of 185; its three information
     # turns given "Call 911 now" fixed after)
     "tests/dialogues33.yml": 0.87, "tests/dialogues34.yml": 0.85,
-    # stop 20: dialogues36 85.9% (165 of 192) at its first run, on stop 19's final system
-    "tests/dialogues36.yml": 0.85,
+    # stop 20: dialogues36 85.9% (165 of 192) at its first run, on stop 19's final system; dialogues35 94.0% (173 of
+    # 184) on stop 20's final system (one information turn given the 988 answer again, fixed after)
+    "tests/dialogues35.yml": 0.93, "tests/dialogues36.yml": 0.85,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

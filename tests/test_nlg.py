@@ -86,7 +86,10 @@ def test_a_question_once_someone_is_with_them_is_answered_as_placed(after_an_eme
     got "If you haven't yet, call 911 now". Once help is there, a question is answered as in any turn."""
     topic = generate("utter_ask_find_treatment", [])["text"]
     for question in ["ok her mom is with her now. what kind of treatment is there for her",
-                     "they took her to hospital, they think she will be ok. how do we get her proper help after this"]:
+                     "they took her to hospital, they think she will be ok. how do we get her proper help after this",
+                     # dialogues35: got the 988 answer again
+                     "ok her roommate is with her now theyre going to the ER. will the hospital help her come off "
+                     "properly"]:
         for confidence in (0.6, 0.3):
             events = [*after_an_emergency, said(question, "ask_find_treatment", confidence)]
             assert generate("utter_ask_find_treatment", events)["text"] == topic
@@ -184,7 +187,8 @@ def test_someone_sitting_with_them_counts_as_help_present(after_an_emergency) ->
 
 
 OWN_DENIALS = ["im not going to do anything i just needed to say it. is there someone i can actually talk to",
-               "no im not going to do anything. im just so tired"]
+               "no im not going to do anything. im just so tired",
+               "No I'm not going to do anything. I'm just so tired."]   # with the apostrophe (dialogues35)
 
 
 @pytest.mark.parametrize("text", OWN_DENIALS)

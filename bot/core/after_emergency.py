@@ -16,8 +16,10 @@ def acknowledgement() -> str:
     return " ".join(str(load_yaml("config/followups.yml")["help_on_the_way"]).split())
 
 
-# "hes", "he's", "he’s" -> "he is" (and she / they), so the patterns of config/followups.yml name one spelling
-_PRONOUN_BE = ((re.compile(r"\b(he|she)(?:'s|s)\b"), r"\1 is"), (re.compile(r"\bthey(?:'re|re)\b"), "they are"))
+# "hes", "he's", "he’s" -> "he is" (and she / they; "I'm" -> "i am"), so the patterns of config/followups.yml name one
+# spelling
+_PRONOUN_BE = ((re.compile(r"\b(he|she)(?:'s|s)\b"), r"\1 is"), (re.compile(r"\bthey(?:'re|re)\b"), "they are"),
+               (re.compile(r"\bi'm\b"), "i am"))   # "No I'm not going to do anything" (dialogues35)
 
 
 def _plain(text: str) -> str:
