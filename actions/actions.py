@@ -18,6 +18,7 @@ from bot.core.after_emergency import (
     emergency_for_check,
     for_own_denial,
     help_called,
+    help_done,
     help_present,
     previous_crisis_answer,
     says_now,
@@ -227,6 +228,13 @@ class ActionClarify(Action):
         elif checked and checked[0].startswith("utter_safety_check_") and says_now(text):
             again = emergency_for_check(checked[0])  # "hes alone at his flat right now": yes, it is happening
         repeats = int(followups().get("after_emergency_repeats", 1))
+        likeliest = next((r.get("name") for r in tracker.latest_message.get("intent_ranking") or []
+                          if r.get("name") != "nlu_fallback"), None)
+        if again and help_done(text) and likeliest == "express_overwhelmed":
+            # "paramedics took her in. i feel awful i didnt stop her" (dialogues35): fear and guilt once help is
+            # there get the answer for feeling overwhelmed, which still gives 911 and 988 - as in bot/rasa/nlg.py
+            dispatcher.utter_message(response="utter_express_overwhelmed")
+            return []
         if again and help_present(text) and asks(text):
             again = None  # "they took her to hospital. how do we get her proper help": the same rule as bot/rasa/nlg.py
         elif again and help_called(text):

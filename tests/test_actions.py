@@ -269,6 +269,17 @@ def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> N
     helped = [*events[:2], {"event": "user", "text": with_help["text"], "parse_data": with_help}]
     [asked] = run(ActionClarify(), Tracker("t", {}, with_help, helped, False, None, {}, "action_listen"))
     assert "Did you mean" in asked["text"]
+    # fear or guilt once help is there: the answer for feeling overwhelmed (dialogues35), not "call 911 if you haven't"
+    guilt = {**parse, "text": "paramedics took her in. i feel awful i didnt stop her",
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.1},
+                                {"name": "express_overwhelmed", "confidence": 0.28}]}
+    felt = [*events[:2], {"event": "user", "text": guilt["text"], "parse_data": guilt}]
+    [message] = run(ActionClarify(), Tracker("t", {}, guilt, felt, False, None, {}, "action_listen"))
+    assert message["response"] == "utter_express_overwhelmed"
+    alone = {**guilt, "text": "i feel awful i didnt stop her"}
+    still = [*events[:2], {"event": "user", "text": alone["text"], "parse_data": alone}]
+    [message] = run(ActionClarify(), Tracker("t", {}, alone, still, False, None, {}, "action_listen"))
+    assert message.get("response") == "utter_emergency_self_harm"  # no help there yet: the guidance again
 
 
 @pytest.mark.parametrize("text", ["are benzos opioids", "i heard fake bars have fentanyl in them, is that true"])
