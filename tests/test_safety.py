@@ -78,6 +78,7 @@ SELF_HARM = [
     "he lined up all his pills on the desk and texted me once everyones asleep",
 ]
 NOT_NOW_CASES = [
+    "will he end up having a seizure when he comes off them",  # (data round 20: "could she end up having a fit")
     "can withdrawal cause seizures?",
     "what are the signs of an overdose",
     "what does an overdose look like",
@@ -101,6 +102,7 @@ NOT_NOW_CASES = [
     "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
 ]
 NO_DANGER = [
+    "mi mama toma clonazepam hace anos, se puede convulsionar si se lo quitan?",  # the infinitive (crisis_blind53)
     "hes been getting these blue pills off a website and hes slurring by teatime",  # not blue lips (dialogues36)
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
@@ -251,6 +253,10 @@ def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
         ("no despierta, se tomó todas las pastillas", "emergency_medical_es"),
         ("mi hija se quiere matar", "emergency_self_harm_es"),
         ("my mom no despierta and she took her xanax", "emergency_medical_es"),
+        # crisis_blind53: "bien out" is very out; a question, then a present sign; a farewell post
+        ("mi tio se tomo como 10 bars y ahora esta bien out, no responde", "emergency_medical_es"),
+        ("es normal que no despierte despues de 10 clonazepam? la muevo y no hace nada", "emergency_medical_es"),
+        ("mi hermano publico en su face 'gracias por todo, fue un placer' y no contesta", "emergency_self_harm_es"),
     ],
 )
 def test_spanish_emergencies_are_answered_in_spanish(net: SafetyNet, text: str, intent: str) -> None:
