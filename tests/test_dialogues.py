@@ -49,6 +49,10 @@ FIRST_RUN = {
     # stop 20: dialogues36 85.9% (165 of 192) at its first run, on stop 19's final system; dialogues35 94.0% (173 of
     # 184) on stop 20's final system (one information turn given the 988 answer again, fixed after)
     "tests/dialogues35.yml": 0.93, "tests/dialogues36.yml": 0.85,
+    # dialogues37 81.3% (143 of 176) on stop 20's final system (two information turns given an emergency answer:
+    # "theyve taken her to Morriston ..." not read as help there; benzos with norco and "he's been nodding off at the
+    # dinner table" read as happening now; both fixed after)
+    "tests/dialogues37.yml": 0.80,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

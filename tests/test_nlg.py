@@ -89,7 +89,8 @@ def test_a_question_once_someone_is_with_them_is_answered_as_placed(after_an_eme
                      "they took her to hospital, they think she will be ok. how do we get her proper help after this",
                      # dialogues35: got the 988 answer again
                      "ok her roommate is with her now theyre going to the ER. will the hospital help her come off "
-                     "properly"]:
+                     "properly",
+                     "theyve taken her to Morriston, shes breathing ok now. will the hospital stop her tablets"]:
         for confidence in (0.6, 0.3):
             events = [*after_an_emergency, said(question, "ask_find_treatment", confidence)]
             assert generate("utter_ask_find_treatment", events)["text"] == topic
