@@ -36,7 +36,6 @@ from bot.core.provider import contact_message
 from bot.core.settings import load_yaml
 
 NOTHING_MORE = "That's everything I have on that topic."
-# a message that asks something (after an emergency answer with someone there, it is asked about, not acknowledged)
 # Answers a topic the family chose in a "Did you mean ...?" or after "No, I have a question" may get.
 ANSWERABLE_GROUPS = ("information", "escalation")
 NEVER_OFFERED = {"emergency_medical", "emergency_self_harm", "ask_more", "ask_next_step", "ask_followup_is_it_safe"}
