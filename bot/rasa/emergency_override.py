@@ -76,9 +76,10 @@ class EmergencyOverride(UntrainedComponent):
         learned_kind = self.learned.kind(text, normal) if decision is None and not settled else None
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
-        figurative = self.net.without_figures(normal) != normal  # "if i tell my parents it'll kill them"
-        if decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop and not figurative:
+        if (decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop
+                and self.net.without_figures(normal) == normal):  # only then: the figures cost ~100 re.sub
             # the classifier's own guess is asked about, unless it rests on words the net reads as a figure of speech
+            # ("if i tell my parents it'll kill them")
             decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text, normal))
         topic = _best_topic(ranking)  # the classifier's best answer that is not an emergency
         if decision is not None and (topic is None or topic["confidence"] < self.net.topic_min):
