@@ -13,6 +13,7 @@ from bot.core import live_chat
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    afraid_once_helped,
     asks,
     emergency_answers_in_a_row,
     emergency_for_check,
@@ -229,7 +230,7 @@ class ActionClarify(Action):
         repeats = int(followups().get("after_emergency_repeats", 1))
         likeliest = next((r.get("name") for r in tracker.latest_message.get("intent_ranking") or []
                           if r.get("name") != "nlu_fallback"), None)
-        if again and help_done(text) and likeliest == "express_overwhelmed":
+        if (again or checked) and (afraid_once_helped(text) or help_done(text) and likeliest == "express_overwhelmed"):
             # "paramedics took her in. i feel awful i didnt stop her" (dialogues35): fear and guilt once help is
             # there get the answer for feeling overwhelmed, which still gives 911 and 988 - as in bot/rasa/nlg.py
             dispatcher.utter_message(response="utter_express_overwhelmed")

@@ -280,6 +280,13 @@ def test_right_after_an_emergency_answer_an_unclear_message_gets_it_again() -> N
     still = [*events[:2], {"event": "user", "text": alone["text"], "parse_data": alone}]
     [message] = run(ActionClarify(), Tracker("t", {}, alone, still, False, None, {}, "action_listen"))
     assert message.get("response") == "utter_emergency_self_harm"  # no help there yet: the guidance again
+    # the writer's own shock once help has come, whatever the classifier's guess (dialogues37)
+    shaking = {**guilt, "text": "they said hes going to make it. i cant stop shaking",
+               "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.1},
+                                  {"name": "ask_withdrawal_symptoms", "confidence": 0.23}]}
+    shook = [*events[:2], {"event": "user", "text": shaking["text"], "parse_data": shaking}]
+    [message] = run(ActionClarify(), Tracker("t", {}, shaking, shook, False, None, {}, "action_listen"))
+    assert message["response"] == "utter_express_overwhelmed"
 
 
 @pytest.mark.parametrize("text", ["are benzos opioids", "i heard fake bars have fentanyl in them, is that true"])

@@ -53,6 +53,8 @@ FIRST_RUN = {
     # "theyve taken her to Morriston ..." not read as help there; benzos with norco and "he's been nodding off at the
     # dinner table" read as happening now; both fixed after)
     "tests/dialogues37.yml": 0.80,
+    # stop 21, on stop 20's final system: dialogues38 86.7% (170 of 196), dialogues39 90.2% (157 of 174)
+    "tests/dialogues38.yml": 0.86, "tests/dialogues39.yml": 0.89,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -117,6 +117,32 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
     assert generate("utter_express_overwhelmed", waiting)["text"].startswith("Okay. Please stay with them")
 
 
+@pytest.mark.parametrize(("fear", "placed_as", "score"), [
+    ("the paramedics took her. they said she'll be assessed. i feel sick and im shaking", "ask_withdrawal_symptoms", 0.26),
+    ("ok his wife is with him and the crisis line is talking to him. i dont know what else to do man",
+     "ask_how_to_talk_to_loved_one", 0.46),
+    ("911 is coming. i am so scared my hands are shaking", "affirm", 0.6),
+    ("they said hes going to make it. i cant stop shaking", "thank", 0.3),
+])
+def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
+        after_an_emergency, fear: str, placed_as: str, score: float) -> None:
+    """dialogues37 - 39: the writer's fear or shock once help is there or called gets the answer for feeling
+    overwhelmed, not the acknowledgement ("If you haven't yet, call 911 now") nor a weakly placed topic."""
+    overwhelmed = generate("utter_express_overwhelmed", [])["text"]
+    events = [*after_an_emergency, said(fear, placed_as, score)]
+    assert generate(f"utter_{placed_as}", events)["text"] == overwhelmed
+    assert generate(f"utter_{placed_as}", [said(fear, placed_as, score)])["text"] != overwhelmed  # only after one
+
+
+def test_the_loved_ones_shaking_once_help_is_there_is_no_fear_of_the_writer(after_an_emergency) -> None:
+    question = said("paramedics are here, hes shaking and sweating is that normal?", "ask_withdrawal_symptoms", 0.8)
+    text = generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, question])["text"]
+    assert text.startswith(generate("utter_ask_withdrawal_symptoms", [])["text"][:60])
+    placed = said("paramedics are here. im shaking. what will they do to her in detox", "ask_detox_process", 0.9)
+    text = generate("utter_ask_detox_process", [*after_an_emergency, placed])["text"]
+    assert text.startswith(generate("utter_ask_detox_process", [])["text"][:60])  # a placed question: answered
+
+
 def test_after_the_acknowledgement_a_fairly_placed_question_is_answered(after_an_emergency) -> None:
     """dialogues30: the acknowledgement already repeated the guidance; "how do i stop this ever happening again" placed
     at config/safety.yml `after_emergency_with_help_below` or more is answered, a weak guess still is not."""

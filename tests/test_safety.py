@@ -100,6 +100,8 @@ NOT_NOW_CASES = [
     "mi tio se desmayo en la fiesta el ano pasao por las pastillas, ahora ta bien",  # (crisis_blind48)
     "i was scared she wasnt breathing but she was just asleep, how do i stop checking every hour",  # (crisis_blind49)
     "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
+    "mi primo se desmayo en una fiesta el verano pasado por las pastillas, que hago para ayudarlo",  # (crisis_blind54)
+    "mi tia intento suicidarse hace 3 anos, como la apoyo",
 ]
 NO_DANGER = [
     "shes on klonopin and oxy for her back and shes been nodding off at the table",  # a habit (dialogues37)
@@ -172,6 +174,7 @@ def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, t
     "he took all his pills because he wants to die",
     "i took everything, goodbye",
     "my wife texted me you deserve better, take care of the kids. now she's not answering",  # 988 too, not only 911
+    "he swallowed all his klonopin because he cant go on, hes not waking up",  # (crisis_blind54 - 55)
 ])
 def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
@@ -205,6 +208,7 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("my brother said if he cant get more bars hes going to take his own life tonight", ASKED),
         ("what should i do if he ever stops breathing", NOT_NOW),
         ("what do i do if i ever find him passed out? asking just in case, he drinks on his valium sometimes", ASKED),
+        ("his list of the signs: blue lips, snoring, cant wake him. those are the signs right?", ASKED),  # 54
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),
@@ -258,6 +262,7 @@ def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
         ("mi tio se tomo como 10 bars y ahora esta bien out, no responde", "emergency_medical_es"),
         ("es normal que no despierte despues de 10 clonazepam? la muevo y no hace nada", "emergency_medical_es"),
         ("mi hermano publico en su face 'gracias por todo, fue un placer' y no contesta", "emergency_self_harm_es"),
+        ("mi hermana dijo que se iba a matar y se tomo todas las pastillas, no despierta", "emergency_both_es"),  # 54
     ],
 )
 def test_spanish_emergencies_are_answered_in_spanish(net: SafetyNet, text: str, intent: str) -> None:

@@ -65,6 +65,14 @@ def help_done(text: str) -> bool:
                                                     r"(?!)"), _plain(text)))
 
 
+def afraid_once_helped(text: str) -> bool:
+    """Whether the writer tells their own fear or shock once help is there or called ("the paramedics took her. i feel
+    sick and im shaking"): answered as feeling overwhelmed (which still gives 911 and 988), whatever the classifier
+    made of it (config/followups.yml `fear_once_helped`). One rule for bot/rasa/nlg.py and action_clarify."""
+    return help_done(text) and bool(re.search(str(load_yaml("config/followups.yml").get("fear_once_helped") or
+                                                  r"(?!)"), _plain(text)))
+
+
 def help_present(text: str) -> bool:
     """Whether a message says someone is with them or help has come ("her mom is with her now", "hes in the ER")."""
     return bool(re.search(str(load_yaml("config/followups.yml").get("help_present") or r"(?!)"), _plain(text)))

@@ -21,6 +21,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
+    afraid_once_helped,
     asks,
     asks_beyond_help,
     denies_danger,
@@ -57,6 +58,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         denied = self._denied(tracker, utter_action)
         if denied:  # "she says she won't do anything", "im not going to do anything i just needed to say it. is
             utter_action = denied  # there someone i can talk to" (dialogues20, 24): a denial is not safety
+        elif self._afraid(tracker, utter_action):  # "the paramedics took her. i feel sick and im shaking"
+            utter_action = "utter_express_overwhelmed"
         elif utter_action.startswith("utter_ask_"):  # a topic, or the menu ("ok called 911 what do i do til they
             utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
@@ -101,6 +104,20 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
         if instead and any("988" in str(v.get("text", "")) for v in self.responses.get(utter_action, [])):
             return utter_action  # as chosen, not the acknowledgement ("please stay with them") either
         return instead or emergency
+
+    @staticmethod
+    def _afraid(tracker: DialogueStateTracker, utter_action: str) -> bool:
+        """Whether this turn's first answer is the one for feeling overwhelmed: the writer's fear or shock once help is
+        there or called (bot.core.after_emergency.afraid_once_helped), unless it also asks a question the classifier
+        placed at config/safety.yml `after_emergency_with_help_below` or more."""
+        if utter_action.startswith(("utter_emergency_", "utter_safety_check_")) or _answered_this_turn(tracker):
+            return False
+        found = _after_emergency(tracker)
+        if not found or not afraid_once_helped(found[2]):
+            return False
+        settings = load_yaml(str(setting_path("safety_patterns")))
+        placed = found[1] >= float(settings.get("after_emergency_with_help_below", 0.5))
+        return not (placed and utter_action.startswith("utter_ask_") and utter_action != "utter_ask_topics")
 
     def _note(self, tracker: DialogueStateTracker) -> Optional[str]:
         """The closing line this turn needs, if this is the turn's first answer and the message was "not now"."""
