@@ -53,6 +53,12 @@ def test_a_subjectless_follow_up_placed_on_a_topic_goes_to_the_context_resolver(
     # "so what now" is about the last answer, not a request for the topic menu
     [menu] = marker.process([parsed("so what now", "ask_topics")])
     assert menu.get("intent")["name"] == "nlu_fallback"
+    # "is that normal" placed on "is that safe?" asks about the answer, not about safety (dialogues38); "is that
+    # safe" itself stays
+    [normal] = marker.process([parsed("is that normal", "ask_followup_is_it_safe")])
+    assert normal.get("intent")["name"] == "nlu_fallback"
+    [safe] = marker.process([parsed("is that safe?", "ask_followup_is_it_safe")])
+    assert safe.get("intent")["name"] == "ask_followup_is_it_safe"
     # the classifier's ranking stays, after the fallback, for the action and for staff
     assert [r["name"] for r in message.get("intent_ranking")] == ["nlu_fallback", "ask_doctor_shopping", "ask_cbt"]
 

@@ -118,7 +118,8 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
 
 
 @pytest.mark.parametrize(("fear", "placed_as", "score"), [
-    ("the paramedics took her. they said she'll be assessed. i feel sick and im shaking", "ask_withdrawal_symptoms", 0.26),
+    ("the paramedics took her. they said she'll be assessed. i feel sick and im shaking",
+     "ask_withdrawal_symptoms", 0.26),
     ("ok his wife is with him and the crisis line is talking to him. i dont know what else to do man",
      "ask_how_to_talk_to_loved_one", 0.46),
     ("911 is coming. i am so scared my hands are shaking", "affirm", 0.6),
@@ -399,3 +400,11 @@ def test_the_person_saying_they_are_fine_gets_the_guidance_again_however_sure_th
     repeated = [*after_an_emergency, said("she wont come out", "ask_enabling", 0.4),
                 *answered("utter_emergency_self_harm")]
     assert generate("utter_ask_loved_one_refuses", [*repeated, denial])["text"] == answer
+
+
+def test_an_ok_opening_the_conversation_is_greeted() -> None:
+    """dialogues39: "alright" as a first message is a hello (British), and "ok" there agrees to nothing."""
+    greeting = generate("utter_greet", [])["text"]
+    assert generate("utter_affirm", [said("alright", "affirm", 0.9)])["text"] == greeting
+    later = [said("hi", "greet", 0.99), *answered("utter_greet"), said("alright", "affirm", 0.9)]
+    assert generate("utter_affirm", later)["text"] != greeting

@@ -447,6 +447,26 @@ def test_a_kept_learned_net_answers_as_the_fitted_one(learned: LearnedNet, tmp_p
     assert any(first.kind(t) for t in texts) and not all(first.kind(t) for t in texts)
 
 
+def test_the_learned_nets_direct_scores_are_scikit_learns(learned: LearnedNet) -> None:
+    """The scorer replaces TfidfVectorizer.transform + predict_proba (2.9 ms a message): the same probabilities for
+    every case of two crisis sets, for text no n-gram of which is known, and for a two-class net."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.core.crisis_model import _features, _Scorer
+
+    texts = [case["text"] for path in ("tests/crisis_cases.yml", "tests/crisis_blind55.yml")
+             for case in yaml.safe_load((ROOT / path).read_text())["cases"]] + ["", "zzqx", "?"]
+    normal = [learned.net.without_figures(learned.net.normalise(text)) for text in texts]
+    expected = learned.model.predict_proba(_features(learned.words, learned.chars, normal))
+    assert np.allclose([learned.scorer.probabilities(n) for n in normal], expected, rtol=0, atol=1e-12)
+    binary = LogisticRegression().fit(_features(learned.words, learned.chars, normal),
+                                      [text.endswith("?") for text in texts])
+    scorer = _Scorer(learned.words, learned.chars, binary)
+    assert np.allclose([scorer.probabilities(n) for n in normal],
+                       binary.predict_proba(_features(learned.words, learned.chars, normal)), rtol=0, atol=1e-12)
+
+
 def test_the_component_asks_when_only_the_learned_net_sees_danger(component: EmergencyOverride) -> None:
     text = "he wrote each of us a letter tonight and put his affairs in a folder for me"
     [message] = component.process([_classified(text, "ask_support_for_family", 0.6)])

@@ -18,6 +18,8 @@ from tests.test_data import examples
     ("ok ta", "thank"), ("Bless you", "thank"), ("diolch yn fawr", "thank"), ("gracias!!", "thank"),
     ("Right you are. Nos da", "goodbye"), ("cheerio", "goodbye"), ("cheers, bye", "goodbye"),
     ("Bore da", "greet"), ("Xin chào", "greet"), ("hey there", "greet"),
+    ("ok tank yuh", "thank"), ("nice one", "thank"), ("mesi anpil", "thank"), ("Howya", "greet"),
+    ("ok that's all, tank you", "thank"),  # dialogues37 - 39
 ])
 def test_everyday_replies_are_read_by_the_list(text: str, intent: str) -> None:
     assert social_intent(text) == intent

@@ -11,7 +11,9 @@ after nlu_fallback, for the action and for staff. Messages the safety net decide
 their own ("and after that?", "is that safe?", "how long does that take?"), are left alone. "What do we do now?"
 (bot.core.pointing.asks_what_to_do), "could the pills be doing that?" (asks_about_cause) and "does it actually work?"
 (only_asks_about_efficacy: after the CBT answer, five blind dialogue sets expected CBT, not "is recovery possible") are
-resolved the same way: they ask about what was just said.
+resolved the same way: they ask about what was just said. So is "is that normal?" placed on "is that safe?": with no
+word of safety in it (no_subject has none), it asks about the answer, not about safety (dialogues38, after the
+answer on stopping all at once).
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class PointingFollowup(UntrainedComponent):
                 and not text.startswith("/")
                 and (
                     (pointing.no_subject(text, self.follow)
-                     and (name in self.topics or (name == "ask_topics" and not pointing.about_the_assistant(text))))
+                     and (name in self.topics or name == "ask_followup_is_it_safe"
+                          or (name == "ask_topics" and not pointing.about_the_assistant(text))))
                     or ((pointing.asks_what_to_do(text) or pointing.asks_about_cause(text, self.follow)
                          or pointing.only_asks_about_efficacy(text, self.follow))
                         and (name in self.topics or name in ASKED_ABOUT_THE_LAST_ANSWER))

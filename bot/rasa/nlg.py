@@ -60,6 +60,8 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             utter_action = denied  # there someone i can talk to" (dialogues20, 24): a denial is not safety
         elif self._afraid(tracker, utter_action):  # "the paramedics took her. i feel sick and im shaking"
             utter_action = "utter_express_overwhelmed"
+        elif utter_action == "utter_affirm" and _opening(tracker):  # "alright" opening a conversation is a hello
+            utter_action = "utter_greet"  # (dialogues39): there is nothing yet to agree to
         elif utter_action.startswith("utter_ask_"):  # a topic, or the menu ("ok called 911 what do i do til they
             utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
@@ -153,6 +155,12 @@ def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
         elif isinstance(event, BotUttered) and user_seen:
             said.append(" ".join((event.text or "").lower().split()))
     return f"utter_{topic}" if any(phrase in text for text in said) else None
+
+
+def _opening(tracker: DialogueStateTracker) -> bool:
+    """Whether the latest message is the conversation's first and nothing has been answered yet."""
+    users = [e for e in tracker.events if isinstance(e, UserUttered)]
+    return len(users) == 1 and not any(isinstance(e, BotUttered) for e in tracker.events)
 
 
 def _answered_this_turn(tracker: DialogueStateTracker) -> bool:
