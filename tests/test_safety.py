@@ -102,6 +102,7 @@ NOT_NOW_CASES = [
     "she had an overdose in 2021, tonight shes asleep and i checked and shes fine, im just scared",  # (crisis_blind49)
     "mi primo se desmayo en una fiesta el verano pasado por las pastillas, que hago para ayudarlo",  # (crisis_blind54)
     "mi tia intento suicidarse hace 3 anos, como la apoyo",
+    "i heard about withdrawal seizures, can that happen if she stops",  # what was read or heard (dialogues39)
 ]
 NO_DANGER = [
     "shes on klonopin and oxy for her back and shes been nodding off at the table",  # a habit (dialogues37)
