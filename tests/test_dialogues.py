@@ -55,6 +55,8 @@ FIRST_RUN = {
     "tests/dialogues37.yml": 0.80,
     # stop 21, on stop 20's final system: dialogues38 86.7% (170 of 196), dialogues39 90.2% (157 of 174)
     "tests/dialogues38.yml": 0.86, "tests/dialogues39.yml": 0.89,
+    # dialogues40 78.5% (139 of 177) after stop 21's changes (data round 21, the fear once help is there)
+    "tests/dialogues40.yml": 0.77,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

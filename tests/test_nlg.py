@@ -135,6 +135,14 @@ def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it
     assert generate(f"utter_{placed_as}", [said(fear, placed_as, score)])["text"] != overwhelmed  # only after one
 
 
+def test_waiting_for_help_gets_the_guidance_whatever_it_was_placed_as(after_an_emergency) -> None:
+    """dialogues40: "ok 911 are on the way what do i do till they get here", placed on feeling overwhelmed, needs the
+    guidance (stay with them, 911), not the answer for feeling overwhelmed."""
+    waiting = said("ok 911 are on the way what do i do till they get here", "express_overwhelmed", 0.44)
+    text = generate("utter_express_overwhelmed", [*after_an_emergency, waiting])["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text
+
+
 def test_the_loved_ones_shaking_once_help_is_there_is_no_fear_of_the_writer(after_an_emergency) -> None:
     question = said("paramedics are here, hes shaking and sweating is that normal?", "ask_withdrawal_symptoms", 0.8)
     text = generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, question])["text"]

@@ -58,9 +58,13 @@ def asks(text: str) -> bool:
 
 def help_done(text: str) -> bool:
     """Whether a message says help has come or the call has been made ("paramedics are here", "i rang lifeline and
-    they were good"): fear told after it ("im so scared") is answered as fear, not with "call 911 if you haven't"."""
+    they were good"): fear told after it ("im so scared") is answered as fear, not with "call 911 if you haven't".
+    Waiting for help to come ("911 are on the way what do i do till they get here", dialogues40) is not: the
+    guidance is what they need then."""
     if help_present(text):
         return True
+    if re.search(str(load_yaml("config/followups.yml").get("waiting_for_help") or r"(?!)"), _plain(text)):
+        return False
     return help_called(text) and bool(re.search(str(load_yaml("config/followups.yml").get("already_called") or
                                                     r"(?!)"), _plain(text)))
 
