@@ -397,7 +397,8 @@ def test_a_follow_up_with_no_subject_of_its_own_continues_the_last_topic(text: s
     assert "Did you mean" in asked["text"]
 
 
-@pytest.mark.parametrize("text", ["so what should he do instead", "ok what do we do now", "What would you advise?"])
+@pytest.mark.parametrize("text", ["so what should he do instead", "so what is he supposed to do instead",
+                                  "ok what do we do now", "What would you advise?"])
 def test_asking_what_to_do_gets_what_the_source_says_to_do_about_the_last_topic(text: str) -> None:
     from actions.actions import ActionClarify
 

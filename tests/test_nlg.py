@@ -135,6 +135,15 @@ def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it
     assert generate(f"utter_{placed_as}", [said(fear, placed_as, score)])["text"] != overwhelmed  # only after one
 
 
+def test_campus_safety_with_her_is_help_there_and_the_question_is_answered(after_an_emergency) -> None:
+    """dialogues32: "they're with her" after calling campus safety is help there; the question after it is answered
+    as placed, not with "Call 911 now" again."""
+    asked = said("ok I've called campus safety and my hall director and they're with her. How do I approach her "
+                 "tomorrow without her feeling ambushed?", "ask_how_to_talk_to_loved_one", 0.83)
+    text = generate("utter_ask_how_to_talk_to_loved_one", [*after_an_emergency, asked])["text"]
+    assert text.startswith(generate("utter_ask_how_to_talk_to_loved_one", [])["text"][:60])
+
+
 def test_waiting_for_help_gets_the_guidance_whatever_it_was_placed_as(after_an_emergency) -> None:
     """dialogues40: "ok 911 are on the way what do i do till they get here", placed on feeling overwhelmed, needs the
     guidance (stay with them, 911), not the answer for feeling overwhelmed."""
