@@ -57,6 +57,9 @@ FIRST_RUN = {
     "tests/dialogues38.yml": 0.86, "tests/dialogues39.yml": 0.89,
     # dialogues40 78.5% (139 of 177) after stop 21's changes (data round 21, the fear once help is there)
     "tests/dialogues40.yml": 0.77,
+    # dialogues41 89.3% (150 of 168) on stop 21's final system (one information turn given the 988 answer again: "She's
+    # with our mum now ..." not read as help there; fixed after)
+    "tests/dialogues41.yml": 0.88,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -142,6 +142,11 @@ def test_campus_safety_with_her_is_help_there_and_the_question_is_answered(after
                  "tomorrow without her feeling ambushed?", "ask_how_to_talk_to_loved_one", 0.83)
     text = generate("utter_ask_how_to_talk_to_loved_one", [*after_an_emergency, asked])["text"]
     assert text.startswith(generate("utter_ask_how_to_talk_to_loved_one", [])["text"][:60])
+    # "She's with our mum now" (dialogues41) too
+    with_mum = said("She's with our mum now and seeing the GP first thing. Can she get therapy while shes coming off "
+                    "them? what kinds are there", "ask_therapy_options", 0.7)
+    text = generate("utter_ask_therapy_options", [*after_an_emergency, with_mum])["text"]
+    assert text.startswith(generate("utter_ask_therapy_options", [])["text"][:60])
 
 
 def test_waiting_for_help_gets_the_guidance_whatever_it_was_placed_as(after_an_emergency) -> None:

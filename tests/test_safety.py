@@ -104,12 +104,15 @@ NOT_NOW_CASES = [
     "mi tia intento suicidarse hace 3 anos, como la apoyo",
     "i heard about withdrawal seizures, can that happen if she stops",  # what was read or heard (dialogues39)
     "my mate said he had a fit at work once when he ran out, is that normal",  # (nlu_blind21)
+    "would purple lips mean she isnt getting enough air? saw it in a video",  # what a sign means (crisis_blind57)
+    "if my dad says he wants to die what do i say back? he said it once years ago",  # (crisis_blind57)
 ]
 NO_DANGER = [
     "shes on klonopin and oxy for her back and shes been nodding off at the table",  # a habit (dialogues37)
     "mi mama toma clonazepam hace anos, se puede convulsionar si se lo quitan?",  # the infinitive (crisis_blind53)
     "hes been getting these blue pills off a website and hes slurring by teatime",  # not blue lips (dialogues36)
     "mi esposo is killing himself con esas pastillas y no quiere ir al doctor",  # a figure, in Spanglish (56)
+    "which signs give it away that someone is hooked",  # not giving things away (nlu_blind22)
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)
@@ -212,6 +215,8 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("what should i do if he ever stops breathing", NOT_NOW),
         ("what do i do if i ever find him passed out? asking just in case, he drinks on his valium sometimes", ASKED),
         ("his list of the signs: blue lips, snoring, cant wake him. those are the signs right?", ASKED),  # 54
+        ("im so scared my sister is going to hurt herself", ASKED),  # a fear told, not asked (nlu_blind22)
+        ("im worried she might hurt herself when she comes off them, what should we watch for?", NOT_NOW),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),

@@ -151,6 +151,7 @@ class SafetyNet:
         self.recent = compile_all(config.get("recent") or ())
         self.recovered = compile_all(config.get("recovered") or ())
         self.reading_ahead = compile_all(config.get("reading_ahead") or ())
+        self.fears = compile_all(config.get("fears") or ())
         self.ongoing = compile_all(config.get("ongoing") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
         self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
@@ -240,6 +241,12 @@ class SafetyNet:
         spanish = any(h.spanish for h in winners) or self._spanish(normal)
         return SafetyDecision(outcome, kind, first.text.strip(), first.group.name, "es" if spanish else "en")
 
+    def _fears(self, normal: str, sentence: Tuple[int, int], frame: int) -> bool:
+        """A fear told, not asked, that someone will hurt themselves ("i'm scared my brother is going to hurt himself",
+        nlu_blind22): config/safety.yml `fears`, where the frame starts, in a sentence with no question mark."""
+        return "?" not in normal[sentence[0]:sentence[1] + 1] and any(
+            p.match(normal, frame) for p in self.fears)
+
     def without_figures(self, normal: str) -> str:
         """The normalised text with figures of speech and negations blanked out (same length, so spans agree)."""
         if self.any_figure is None or not self.any_figure.search(normal):
@@ -297,7 +304,8 @@ class SafetyNet:
             real = (self._strong_elsewhere(normal, clause) or (hit.group.kind == SELF_HARM and strong)
                     or bool(_NOW_ASSERTED.search(normal, clause[0], hit.end))
                     or (tense == "state" and bool(_NOW_IN_QUESTION.search(normal, hit.end, clause[1])))
-                    or (hit.group.kind == SELF_HARM and bool(_REPORTED.search(normal, sentence[0], first_frame))))
+                    or (hit.group.kind == SELF_HARM and bool(_REPORTED.search(normal, sentence[0], first_frame)))
+                    or (hit.group.kind == SELF_HARM and self._fears(normal, sentence, first_frame)))
             return ASKED if real and not self._recovered(normal, cache) else NOT_NOW
         if hit.group.soft and not strong and any(p.search(normal, *sentence) for p in self.attribution):
             return NOT_NOW  # "nan keeps nodding off mid conversation, is that the benzos?"
