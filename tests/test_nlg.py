@@ -30,6 +30,18 @@ def generate(utter_action: str, events: List[Event]) -> Dict[str, Any]:
     return asyncio.run(SafetyNoteNLG(domain=DOMAIN).generate(utter_action, tracker, "rest"))
 
 
+def assert_answered_as_placed(utter_action: str, events: List[Event]) -> None:
+    """The turn got the topic's own answer (any closing line after it aside)."""
+    text = generate(utter_action, events)["text"]
+    assert text.startswith(generate(utter_action, [])["text"][:60]), text
+
+
+def assert_acknowledged(utter_action: str, events: List[Event]) -> None:
+    """The turn got the acknowledgement, which repeats the guidance with 911."""
+    text = generate(utter_action, events)["text"]
+    assert text.startswith("Okay. Please stay with them") and "911" in text, text
+
+
 def emergency_text() -> str:
     return generate("utter_emergency_self_harm", [])["text"]
 
@@ -140,30 +152,25 @@ def test_campus_safety_with_her_is_help_there_and_the_question_is_answered(after
     as placed, not with "Call 911 now" again."""
     asked = said("ok I've called campus safety and my hall director and they're with her. How do I approach her "
                  "tomorrow without her feeling ambushed?", "ask_how_to_talk_to_loved_one", 0.83)
-    text = generate("utter_ask_how_to_talk_to_loved_one", [*after_an_emergency, asked])["text"]
-    assert text.startswith(generate("utter_ask_how_to_talk_to_loved_one", [])["text"][:60])
+    assert_answered_as_placed("utter_ask_how_to_talk_to_loved_one", [*after_an_emergency, asked])
     # "She's with our mum now" (dialogues41) too
     with_mum = said("She's with our mum now and seeing the GP first thing. Can she get therapy while shes coming off "
                     "them? what kinds are there", "ask_therapy_options", 0.7)
-    text = generate("utter_ask_therapy_options", [*after_an_emergency, with_mum])["text"]
-    assert text.startswith(generate("utter_ask_therapy_options", [])["text"][:60])
+    assert_answered_as_placed("utter_ask_therapy_options", [*after_an_emergency, with_mum])
 
 
 def test_waiting_for_help_gets_the_guidance_whatever_it_was_placed_as(after_an_emergency) -> None:
     """dialogues40: "ok 911 are on the way what do i do till they get here", placed on feeling overwhelmed, needs the
     guidance (stay with them, 911), not the answer for feeling overwhelmed."""
     waiting = said("ok 911 are on the way what do i do till they get here", "express_overwhelmed", 0.44)
-    text = generate("utter_express_overwhelmed", [*after_an_emergency, waiting])["text"]
-    assert text.startswith("Okay. Please stay with them") and "911" in text
+    assert_acknowledged("utter_express_overwhelmed", [*after_an_emergency, waiting])
 
 
 def test_the_loved_ones_shaking_once_help_is_there_is_no_fear_of_the_writer(after_an_emergency) -> None:
     question = said("paramedics are here, hes shaking and sweating is that normal?", "ask_withdrawal_symptoms", 0.8)
-    text = generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, question])["text"]
-    assert text.startswith(generate("utter_ask_withdrawal_symptoms", [])["text"][:60])
+    assert_answered_as_placed("utter_ask_withdrawal_symptoms", [*after_an_emergency, question])
     placed = said("paramedics are here. im shaking. what will they do to her in detox", "ask_detox_process", 0.9)
-    text = generate("utter_ask_detox_process", [*after_an_emergency, placed])["text"]
-    assert text.startswith(generate("utter_ask_detox_process", [])["text"][:60])  # a placed question: answered
+    assert_answered_as_placed("utter_ask_detox_process", [*after_an_emergency, placed])  # a placed question
 
 
 def test_after_the_acknowledgement_a_fairly_placed_question_is_answered(after_an_emergency) -> None:
