@@ -60,6 +60,9 @@ FIRST_RUN = {
     # dialogues41 89.3% (150 of 168) on stop 21's final system (one information turn given the 988 answer again: "She's
     # with our mum now ..." not read as help there; fixed after)
     "tests/dialogues41.yml": 0.88,
+    # dialogues42 87.6% (148 of 169) on stop 21's final system (one information turn given the 988 answer: "ok shes on
+    # the phone with nhs 24 now. im literally shaking" not read as help there; fixed after)
+    "tests/dialogues42.yml": 0.86,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -136,6 +136,7 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
      "ask_how_to_talk_to_loved_one", 0.46),
     ("911 is coming. i am so scared my hands are shaking", "affirm", 0.6),
     ("they said hes going to make it. i cant stop shaking", "thank", 0.3),
+    ("ok shes on the phone with nhs 24 now. im literally shaking", "ask_withdrawal_symptoms", 0.3),  # dialogues42
 ])
 def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
         after_an_emergency, fear: str, placed_as: str, score: float) -> None:

@@ -113,6 +113,7 @@ NO_DANGER = [
     "hes been getting these blue pills off a website and hes slurring by teatime",  # not blue lips (dialogues36)
     "mi esposo is killing himself con esas pastillas y no quiere ir al doctor",  # a figure, in Spanglish (56)
     "which signs give it away that someone is hooked",  # not giving things away (nlu_blind22)
+    "i keep seeing people online talk about tapering, what is it",  # not a hallucination (nlu_blind23)
     "is it safe to stop cold turkey",
     "i dont want her to die, how do i get her into treatment",  # (crisis_blind44)
     "the thought of my son overdosing keeps me awake",  # (crisis_blind45)
@@ -181,6 +182,7 @@ def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, t
     "i took everything, goodbye",
     "my wife texted me you deserve better, take care of the kids. now she's not answering",  # 988 too, not only 911
     "he swallowed all his klonopin because he cant go on, hes not waking up",  # (crisis_blind54 - 55)
+    "she posted her pills with goodnight forever and now she wont wake up",  # (crisis_blind58)
 ])
 def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
@@ -216,6 +218,12 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("what do i do if i ever find him passed out? asking just in case, he drinks on his valium sometimes", ASKED),
         ("his list of the signs: blue lips, snoring, cant wake him. those are the signs right?", ASKED),  # 54
         ("im so scared my sister is going to hurt herself", ASKED),  # a fear told, not asked (nlu_blind22)
+        ("my mum says if she cant get her valium shell kill herself", ASKED),  # a threat reported (nlu_blind23)
+        ("could two glasses of wine with her pills actually cause an overdose", NOT_NOW),  # a risk question
+        # crisis_blind58's misses, reworded: a farewell DM, affairs put in order, searching for means
+        ("my niece messaged me thank you for everything, you were the only one who cared. she wont answer now", NOW),
+        ("dad keeps asking who would get his pension if he died and hes been so low since stopping the valium", NOW),
+        ("he keeps looking up bridges near his flat, hes been coming off klonopin", NOW),
         ("im worried she might hurt herself when she comes off them, what should we watch for?", NOT_NOW),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),

@@ -69,7 +69,8 @@ _NOW_IN_QUESTION = re.compile(r"\b(?:right now|as we speak|at this moment|at the
 _NEGATED = re.compile(r"\b(?:not|never|no)\b")
 # a threat reported before the condition it hangs on ("my bf said if he can't get more bars he's gonna end it all")
 _REPORTED = re.compile(
-    r"\b(?:said|told (?:me|us|her|him)|texted|threatened|threatens|keeps saying|kept saying|has been saying)\b"
+    r"\b(?:said|says|told (?:me|us|her|him)|tells (?:me|us|her|him)|texted|threatened|threatens|keeps saying"
+    r"|kept saying|has been saying)\b"
 )
 _AGO_NOW = re.compile(r"\b(?:ago|back|before|since then|earlier) now\b")
 _MACRO = re.compile(r"\{([a-z_]+)\}")
