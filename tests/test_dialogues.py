@@ -93,8 +93,11 @@ def test_information_turns_are_rarely_asked_whether_it_is_happening_now(turns: L
 
 
 def test_every_emergency_turn_gets_911_or_988_first(turns: List[Turn]) -> None:
-    missed = [t.text for t in turns if {"emergency_medical", "emergency_self_harm"} & set(t.expected)
-              and t.key not in EMERGENCY_KEYS]
+    """A turn the writer labelled only as an emergency gets 911 / 988 first; one labelled an emergency *or* a topic
+    ("is this the withdrawal talking?" after two 988 answers, dialogues40) gets 911 / 988 or that topic."""
+    emergencies = {"emergency_medical", "emergency_self_harm"}
+    missed = [t.text for t in turns if emergencies & set(t.expected) and t.key not in EMERGENCY_KEYS
+              and (set(t.expected) <= emergencies or not t.right)]
     assert not missed
 
 
