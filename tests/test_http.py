@@ -201,17 +201,19 @@ def first_text(messages: list) -> str:
 CRISIS_TUNING_SETS = load_yaml(str(setting_path("safety_patterns")))["learned"]["sets"]
 
 
-def crisis_cases() -> list:
-    return [case for path in CRISIS_TUNING_SETS for case in yaml.safe_load((ROOT / path).read_text())["cases"]]
+def crisis_cases(path: str) -> list:
+    return yaml.safe_load((ROOT / path).read_text())["cases"]
 
 
-def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -> None:
+@pytest.mark.parametrize("path", CRISIS_TUNING_SETS)
+def test_crisis_cases_without_the_action_server(rasa_without_actions: Service, path: str) -> None:
     """Issue 8 item 8: every case of the crisis tuning sets over HTTP, the action server down, one sender each.
     An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish: "Llame ..." or the question
-    "¿Está pasando ahora mismo? ..."); a non-emergency's first reply is never an emergency answer. All failures are
-    collected and reported together."""
+    "¿Está pasando ahora mismo? ..."); a non-emergency's first reply is never an emergency answer. All failures of a
+    set are collected and reported together; one test per set, so that 58 sets (10,000 cases, about 14 minutes) are
+    not one test against the 15-minute timeout."""
     failures = []
-    for number, case in enumerate(crisis_cases()):
+    for number, case in enumerate(crisis_cases(path)):
         status, messages = turn(rasa_without_actions.url, f"crisis-{number}-{uuid.uuid4().hex[:8]}", case["text"])
         first = first_text(messages)
         if case["expect"] == "not_emergency":
@@ -222,7 +224,7 @@ def test_crisis_cases_without_the_action_server(rasa_without_actions: Service) -
             wrong = "911" not in first and "988" not in first
         if wrong:
             failures.append(f"{case['expect']} ({case.get('lang')}) {case['text']!r} -> {status} {first[:90]!r}")
-    assert not failures, f"{len(failures)} of {len(crisis_cases())} cases:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} of {len(crisis_cases(path))} cases:\n" + "\n".join(failures)
 
 
 @pytest.mark.parametrize("with_actions", [False, True], ids=["no-action-server", "action-server"])
