@@ -122,8 +122,8 @@ def _features(words: TfidfVectorizer, chars: TfidfVectorizer, normal: List[str])
 class _Scorer:
     """predict_proba of the fitted vectorisers and classifier for one message, computed directly: the same n-grams
     (the vectorisers' own analyzers), sublinear tf-idf, l2 norm per vectoriser and softmax of the linear scores.
-    scikit-learn's transform and predict_proba build and check sparse matrices for each call - 2.9 ms a message, most
-    of a parse - where this takes about 0.1 ms; tests/test_crisis_model.py holds it to predict_proba."""
+    scikit-learn's transform and predict_proba build and check sparse matrices for each call - 2.2 ms a message, most
+    of a parse - where this takes about 0.2 ms; tests/test_safety.py holds it to predict_proba."""
 
     def __init__(self, words: TfidfVectorizer, chars: TfidfVectorizer, model: LogisticRegression) -> None:
         self.parts = []

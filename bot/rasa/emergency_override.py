@@ -77,7 +77,7 @@ class EmergencyOverride(UntrainedComponent):
         if learned_kind:  # no danger words, but it reads like the emergencies the project has seen: ask
             decision = SafetyDecision(ASKED, learned_kind, "", "learned", self.net.language(text, normal))
         if (decision is None and guessed_kind and predicted.get("confidence", 0) >= self.min_backstop
-                and self.net.without_figures(normal) == normal):  # only then: the figures cost ~100 re.sub
+                and self.net.without_figures(normal) == normal):
             # the classifier's own guess is asked about, unless it rests on words the net reads as a figure of speech
             # ("if i tell my parents it'll kill them")
             decision = SafetyDecision(ASKED, guessed_kind, "", "classifier", self.net.language(text, normal))
