@@ -59,7 +59,22 @@ def test_a_weakly_placed_topic_right_after_an_emergency_gets_the_emergency_answe
 
 def test_a_clear_question_after_an_emergency_is_answered(after_an_emergency) -> None:
     events = [*after_an_emergency, said("what is dbt", "ask_dbt", 0.95)]
-    assert generate("utter_ask_dbt", events)["text"] == generate("utter_ask_dbt", [])["text"]
+    assert generate("utter_ask_dbt", events)["text"].startswith(generate("utter_ask_dbt", [])["text"])
+
+
+def test_a_question_right_after_a_self_harm_answer_keeps_988_in_the_answer(after_an_emergency) -> None:
+    """dialogues40: "is this the withdrawal talking?" after "he says he wants to die" got the withdrawal answer."""
+    plain = generate("utter_ask_withdrawal_symptoms", [])["text"]
+    asked = said("is this the withdrawal talking?", "ask_withdrawal_symptoms", 0.9)
+    text = generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, asked])["text"]
+    assert text.startswith(plain) and text.endswith("call or text 988 if someone may hurt themselves.")
+    # not after a medical answer, not once someone is with them, not two turns later
+    medical = [said("he wont wake up", "emergency_medical", 1.0), *answered("utter_emergency_medical"), asked]
+    assert generate("utter_ask_withdrawal_symptoms", medical)["text"] == plain
+    with_her = said("her mum is with her now. is this the withdrawal talking?", "ask_withdrawal_symptoms", 0.9)
+    assert generate("utter_ask_withdrawal_symptoms", [*after_an_emergency, with_her])["text"] == plain
+    later = [*after_an_emergency, asked, *answered("utter_ask_withdrawal_symptoms"), said("what is dbt", "ask_dbt", .9)]
+    assert generate("utter_ask_dbt", later)["text"] == generate("utter_ask_dbt", [])["text"]
 
 
 def test_saying_help_is_being_called_gets_an_acknowledgement_not_the_same_answer(after_an_emergency) -> None:
@@ -212,7 +227,7 @@ def test_the_emergency_answer_is_repeated_once_then_a_question_is_answered(after
                 *answered("utter_emergency_self_harm")]
     question = said("is there therapy that works on the anxiety and the pills together", "ask_therapy_options", 0.84)
     text = generate("utter_ask_therapy_options", [*repeated, question])["text"]
-    assert text == generate("utter_ask_therapy_options", [])["text"]
+    assert text.startswith(generate("utter_ask_therapy_options", [])["text"]) and "988" in text
     # the first repeat still happens at the same confidence
     assert generate("utter_ask_therapy_options", [*after_an_emergency, question])["text"] == emergency_text()
 
@@ -429,7 +444,8 @@ def test_the_person_saying_they_are_fine_gets_the_guidance_again_however_sure_th
     assert generate("utter_ask_loved_one_refuses", [*after_an_emergency, with_help])["text"] == answer
     repeated = [*after_an_emergency, said("she wont come out", "ask_enabling", 0.4),
                 *answered("utter_emergency_self_harm")]
-    assert generate("utter_ask_loved_one_refuses", [*repeated, denial])["text"] == answer
+    answered_with_988 = generate("utter_ask_loved_one_refuses", [*repeated, denial])["text"]
+    assert answered_with_988.startswith(answer) and "988" in answered_with_988  # the closing line still gives 988
 
 
 def test_an_ok_opening_the_conversation_is_greeted() -> None:

@@ -73,7 +73,7 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             response = {**response, "answered_as": utter_action}  # the event's metadata: what this turn answered
         if not utter_action.startswith("utter_ask_") or utter_action == "utter_ask_topics":
             return response  # the line closes an information answer, not a menu or a question
-        note = self._note(tracker)
+        note = self._note(tracker) or _after_self_harm_note(tracker)
         if response and note and response.get("text") and "911" not in response["text"]:
             response = {**response, "text": f"{response['text']}\n\n{note}"}
         return response
@@ -132,6 +132,20 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
                     return None
                 return SafetyNet.from_settings().notes[MEDICAL if safety.get("kind") == MEDICAL else "self_harm"]
         return None
+
+
+def _after_self_harm_note(tracker: DialogueStateTracker) -> Optional[str]:
+    """The 988 closing line for an information answer given the turn right after a self-harm emergency answer, while
+    nobody is with them or called ("is this the withdrawal talking?" after "he says he wants to die", dialogues40):
+    the question is answered, and the helpline stays in the bubble the family reads last."""
+    if _answered_this_turn(tracker):
+        return None
+    found = _after_emergency(tracker)
+    if not found or not found[0].startswith(("utter_emergency_self_harm", "utter_emergency_both")):
+        return None
+    if help_present(found[2]) or help_called(found[2]):
+        return None
+    return SafetyNet.from_settings().notes["self_harm"]
 
 
 def _echoed_topic(tracker: DialogueStateTracker) -> Optional[str]:
