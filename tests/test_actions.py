@@ -533,3 +533,28 @@ def test_with_someone_there_a_statement_after_an_emergency_answer_gets_the_guida
               {"event": "user", "text": text, "parse_data": parse}]
     [answer] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
     assert answer["text"].startswith("Okay. Please stay with them") and "988" in answer["text"]
+
+
+def test_an_unclear_question_after_the_acknowledgement_is_asked_about_not_acknowledged_again() -> None:
+    """dialogues43: after "my aunt is taking her to the ER now", "what will they do at the hospital, just give her the
+    pills back?" and "is this my fault" got the acknowledgement twice more; waiting for help still gets it."""
+    from actions.actions import ActionClarify
+    from bot.core.after_emergency import acknowledgement
+
+    ranking = [{"name": "ask_detox_process", "confidence": 0.34}, {"name": "ask_tapering", "confidence": 0.2}]
+    acknowledged = [{"event": "user", "text": "she is seeing bugs on the wall", "parse_data": {}},
+                    {"event": "bot", "text": "Call 911", "metadata": {"utter_action": "utter_emergency_medical"}},
+                    {"event": "user", "text": "ok calling 911", "parse_data": {}},
+                    {"event": "bot", "text": acknowledgement(), "metadata": {}}]
+
+    def reply(text: str) -> Dict[str, Any]:
+        parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.1}, "intent_ranking": ranking}
+        events = [*acknowledged, {"event": "user", "text": text, "parse_data": parse}]
+        [answer] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
+        return answer
+
+    for question in ["what will they do at the hospital, just give her the pills back?",
+                     "is this my fault bc i yelled at her about it"]:
+        assert "Did you mean" in reply(question)["text"]
+    assert reply("what do i do while we wait")["text"] == acknowledgement()
+    assert reply("she is so pale")["text"] == acknowledgement()  # not a question: the guidance again

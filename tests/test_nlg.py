@@ -454,3 +454,14 @@ def test_an_ok_opening_the_conversation_is_greeted() -> None:
     assert generate("utter_affirm", [said("alright", "affirm", 0.9)])["text"] == greeting
     later = [said("hi", "greet", 0.99), *answered("utter_greet"), said("alright", "affirm", 0.9)]
     assert generate("utter_affirm", later)["text"] != greeting
+
+
+def test_a_question_once_someone_is_taking_them_to_the_er_is_answered_after_is_this_happening_now() -> None:
+    """dialogues43: "my aunt is taking her to the ER now. why did that happen" after "Is this happening right now?"
+    got the acknowledgement; someone is with her, so the question is answered. Saying help is coming still is not."""
+    checked = [said("now shes shaking and says theres bugs on the wall", "safety_check_medical", 1.0),
+               *answered("utter_safety_check_medical")]
+    aunt = said("my aunt is taking her to the ER now. why did that happen", "ask_withdrawal_symptoms", 0.85)
+    assert_answered_as_placed("utter_ask_withdrawal_symptoms", [*checked, aunt])
+    coming = said("ok the ambulance is on the way, why did that happen", "ask_withdrawal_symptoms", 0.85)
+    assert_acknowledged("utter_ask_withdrawal_symptoms", [*checked, coming])

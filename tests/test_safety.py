@@ -225,6 +225,13 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("dad keeps asking who would get his pension if he died and hes been so low since stopping the valium", NOW),
         ("he keeps looking up bridges near his flat, hes been coming off klonopin", NOW),
         ("im worried she might hurt herself when she comes off them, what should we watch for?", NOT_NOW),
+        # crisis_blind59's misses, reworded: a sign in the present beside an old date, "checking out", a bottle
+        ("MY BROTHER IS SHAKING AND FOAMING AT THE MOUTH HE STOPPED HIS XANAX LAST MONTH", NOW),
+        ("she keeps telling me shes done, shes checking out, then says she was joking", NOW),
+        ("he swallowed a box of his klonopin and now hes so sleepy", NOW),
+        ("dad quit his valium yesterday and now hes shaking and says theres spiders on the ceiling", NOW),
+        ("he is checking out the detox place tomorrow, is it any good", None),
+        ("mi papa me va a matar si sabe que les escribo, pero necesito ayuda con mi hermano", None),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),

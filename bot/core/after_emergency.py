@@ -40,7 +40,7 @@ def asks_beyond_help(text: str) -> bool:
     the message with the call itself taken out; only once the call is made (`already_called`), and waiting for help
     ("what do I do until they get here", `waiting_for_help`) is not a question of its own."""
     settings, plain = load_yaml("config/followups.yml"), _plain(text)
-    if re.search(str(settings.get("waiting_for_help") or r"(?!)"), plain):
+    if waiting_for_help(text):
         return False
     if not re.search(str(settings.get("already_called") or r"(?!)"), plain):
         return False  # "ok i'll call. is this the withdrawal talking?" (dialogues15): not called yet - the guidance
@@ -48,12 +48,28 @@ def asks_beyond_help(text: str) -> bool:
     return bool(re.search(str(settings.get("asks_after_help") or r"(?!)"), rest))
 
 
-# a message that asks something ("where do we even start", "is she gonna be ok?")
-_QUESTION = re.compile(r"\?|\b(?:what|how|where|which|who|when|why|is there|are there|can|could|should|do|does|will)\b")
+# a message that asks something ("where do we even start", "is she gonna be ok?", "is this my fault")
+_QUESTION = re.compile(r"\?|\b(?:what|how|where|which|who|when|why|is there|are there|can|could|should|do|does|will)\b"
+                       r"|^(?:is|are|was|were|did|would|am) (?:it|this|that|he|she|they|i|we|there)\b")
 
 
 def asks(text: str) -> bool:
     return bool(_QUESTION.search(_plain(text)))
+
+
+def waiting_for_help(text: str) -> bool:
+    """Whether a message is about the wait for help ("what do i do while we wait"): config/followups.yml."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("waiting_for_help") or r"(?!)"), _plain(text)))
+
+
+def asks_once_helped(previous: str, text: str) -> bool:
+    """Whether this message asks a question of its own once help is there (`help_present`: "my aunt is taking her to
+    the ER now. why did that happen") or right after the acknowledgement (`previous`; "what will they do at the
+    hospital", dialogues43), and not about the wait for help ("what do i do while we wait" keeps the guidance):
+    answered as placed, not with the guidance again."""
+    if not asks(text) or waiting_for_help(text):
+        return False
+    return previous == HELP_ON_THE_WAY or help_present(text)
 
 
 def help_done(text: str) -> bool:

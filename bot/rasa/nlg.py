@@ -24,6 +24,7 @@ from bot.core.after_emergency import (
     afraid_once_helped,
     asks,
     asks_beyond_help,
+    asks_once_helped,
     denies_danger,
     emergency_answers_in_a_row,
     emergency_for_check,
@@ -208,6 +209,9 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     acknowledgement, gets the acknowledgement; after "Is this happening right now?" only one saying help is called
     does (any other answers the question). Once help is there, a question is answered as placed, as in any turn."""
     found = _after_emergency(tracker)
+    if found and found[0] != HELP_ON_THE_WAY and asks_once_helped(found[0], found[2]):
+        return None  # "my aunt is taking her to the ER now. why did that happen" (dialogues43): answered as placed;
+        # after the acknowledgement a weakly placed topic still gets it (dialogues30), a fallback "Did you mean"
     if found and found[0].startswith("utter_safety_check_"):  # "what do i do until they get here" after "Is this
         if help_called(found[2]):  # happening right now?": yes, and help is coming
             return HELP_ON_THE_WAY
