@@ -235,7 +235,7 @@ class ActionClarify(Action):
             # there get the answer for feeling overwhelmed, which still gives 911 and 988 - as in bot/rasa/nlg.py
             dispatcher.utter_message(response="utter_express_overwhelmed")
             return []
-        if again and asks_once_helped(checked[0] if checked else "", text):
+        if again and asks_once_helped(text):
             again = None  # "they took her to hospital. how do we get her proper help": the same rule as bot/rasa/nlg.py
         elif again and help_called(text):
             again = HELP_ON_THE_WAY  # "ok ambulance is on the way", however often the answer was given

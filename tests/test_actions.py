@@ -535,26 +535,29 @@ def test_with_someone_there_a_statement_after_an_emergency_answer_gets_the_guida
     assert answer["text"].startswith("Okay. Please stay with them") and "988" in answer["text"]
 
 
-def test_an_unclear_question_after_the_acknowledgement_is_asked_about_not_acknowledged_again() -> None:
-    """dialogues43: after "my aunt is taking her to the ER now", "what will they do at the hospital, just give her the
-    pills back?" and "is this my fault" got the acknowledgement twice more; waiting for help still gets it."""
+def test_an_unclear_question_once_someone_is_taking_them_in_is_asked_about_not_acknowledged() -> None:
+    """dialogues43: after "Is this happening right now?", "my aunt is taking her to the ER now. why did that happen"
+    got the acknowledgement (help on its way); someone is with her, so it is a question like any other. Waiting for
+    help, or a worried question right after the acknowledgement ("is he going to be ok??"), still gets it."""
     from actions.actions import ActionClarify
     from bot.core.after_emergency import acknowledgement
 
     ranking = [{"name": "ask_detox_process", "confidence": 0.34}, {"name": "ask_tapering", "confidence": 0.2}]
+    checked = [{"event": "user", "text": "she is seeing bugs on the wall", "parse_data": {}},
+               {"event": "bot", "text": "Is this happening right now?",
+                "metadata": {"utter_action": "utter_safety_check_medical"}}]
     acknowledged = [{"event": "user", "text": "she is seeing bugs on the wall", "parse_data": {}},
                     {"event": "bot", "text": "Call 911", "metadata": {"utter_action": "utter_emergency_medical"}},
                     {"event": "user", "text": "ok calling 911", "parse_data": {}},
                     {"event": "bot", "text": acknowledgement(), "metadata": {}}]
 
-    def reply(text: str) -> Dict[str, Any]:
+    def reply(before: List[Dict[str, Any]], text: str) -> Dict[str, Any]:
         parse = {"text": text, "intent": {"name": "nlu_fallback", "confidence": 0.1}, "intent_ranking": ranking}
-        events = [*acknowledged, {"event": "user", "text": text, "parse_data": parse}]
+        events = [*before, {"event": "user", "text": text, "parse_data": parse}]
         [answer] = run(ActionClarify(), Tracker("t", {}, parse, events, False, None, {}, "action_listen"))
         return answer
 
-    for question in ["what will they do at the hospital, just give her the pills back?",
-                     "is this my fault bc i yelled at her about it"]:
-        assert "Did you mean" in reply(question)["text"]
-    assert reply("what do i do while we wait")["text"] == acknowledgement()
-    assert reply("she is so pale")["text"] == acknowledgement()  # not a question: the guidance again
+    assert "Did you mean" in reply(checked, "my aunt is taking her to the ER now. why did that happen")["text"]
+    assert reply(checked, "my aunt is taking her to the ER now. what do i do till they see her")["text"] == \
+        acknowledgement()
+    assert reply(acknowledged, "is he going to be ok??")["text"] == acknowledgement()

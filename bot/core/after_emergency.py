@@ -62,14 +62,11 @@ def waiting_for_help(text: str) -> bool:
     return bool(re.search(str(load_yaml("config/followups.yml").get("waiting_for_help") or r"(?!)"), _plain(text)))
 
 
-def asks_once_helped(previous: str, text: str) -> bool:
+def asks_once_helped(text: str) -> bool:
     """Whether this message asks a question of its own once help is there (`help_present`: "my aunt is taking her to
-    the ER now. why did that happen") or right after the acknowledgement (`previous`; "what will they do at the
-    hospital", dialogues43), and not about the wait for help ("what do i do while we wait" keeps the guidance):
-    answered as placed, not with the guidance again."""
-    if not asks(text) or waiting_for_help(text):
-        return False
-    return previous == HELP_ON_THE_WAY or help_present(text)
+    the ER now. why did that happen", dialogues43), and not about the wait for help ("what do i do while we wait"
+    keeps the guidance): answered as placed, not with the guidance again."""
+    return asks(text) and not waiting_for_help(text) and help_present(text)
 
 
 def help_done(text: str) -> bool:

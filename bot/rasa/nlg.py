@@ -22,7 +22,6 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     afraid_once_helped,
-    asks,
     asks_beyond_help,
     asks_once_helped,
     denies_danger,
@@ -209,15 +208,13 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     acknowledgement, gets the acknowledgement; after "Is this happening right now?" only one saying help is called
     does (any other answers the question). Once help is there, a question is answered as placed, as in any turn."""
     found = _after_emergency(tracker)
-    if found and found[0] != HELP_ON_THE_WAY and asks_once_helped(found[0], found[2]):
-        return None  # "my aunt is taking her to the ER now. why did that happen" (dialogues43): answered as placed;
-        # after the acknowledgement a weakly placed topic still gets it (dialogues30), a fallback "Did you mean"
+    if found and asks_once_helped(found[2]):
+        return None  # "they took her to hospital. how do we get her proper help after this" (dialogues36), "my aunt is
+        # taking her to the ER now. why did that happen" (dialogues43), also after "Is this happening now?": as placed
     if found and found[0].startswith("utter_safety_check_"):  # "what do i do until they get here" after "Is this
         if help_called(found[2]):  # happening right now?": yes, and help is coming
             return HELP_ON_THE_WAY
         return emergency_for_check(found[0]) if says_now(found[2]) else None  # "hes alone at his flat right now"
-    if found and help_present(found[2]) and asks(found[2]):
-        return None  # "they took her to hospital. how do we get her proper help after this" (dialogues36): as placed
     settings = load_yaml(str(setting_path("safety_patterns")))
     if found and help_called(found[2]):  # "ok ambulance is on the way", however often the answer was given
         placed = found[1] >= float(settings.get("after_emergency_with_help_below", 0.5))
