@@ -183,10 +183,12 @@ def test_ordinary_questions_and_figures_of_speech_find_nothing(net: SafetyNet, t
     "my wife texted me you deserve better, take care of the kids. now she's not answering",  # 988 too, not only 911
     "he swallowed all his klonopin because he cant go on, hes not waking up",  # (crisis_blind54 - 55)
     "she posted her pills with goodnight forever and now she wont wake up",  # (crisis_blind58)
+    "found her with a note and an empty bottle of klonopin, she wont respond",  # (crisis_blind60)
+    "mi tio se tomo un punado de pastillas pa matarse y respira raro",  # Spanish: both, in Spanish first
 ])
 def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
-    assert found is not None and found.intent == "emergency_both"
+    assert found is not None and found.intent == ("emergency_both_es" if " pastillas " in text else "emergency_both")
 
 
 @pytest.mark.parametrize(
@@ -232,6 +234,18 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("dad quit his valium yesterday and now hes shaking and says theres spiders on the ceiling", NOW),
         ("he is checking out the detox place tomorrow, is it any good", None),
         ("mi papa me va a matar si sabe que les escribo, pero necesito ayuda con mi hermano", None),
+        # crisis_blind60's misses and false alarms, reworded
+        ("es normal que se haya tomado 10 diazepam y no se despierte?", NOW),
+        ("my cousin has written what looks like a farewell on instagram and nobody can reach her", NOW),
+        ("i cant get her to come round and there are pills on the floor", NOW),
+        ("my brother texted if i dont wake up tomorrow its not your fault", NOW),
+        ("my son keeps saying you wont have to deal with me after tonight", NOW),
+        ("she keeps saying she wants to go be with her friend who died", NOW),
+        ("three winters ago my mum passed out after wine and her valium, she was fine", NOT_NOW),
+        ("in the eighties my uncle once had a fit on his diazepam, should we worry about my son", NOT_NOW),
+        ("her lips always go a bit blue when she is cold, she is on klonopin, is that related", NOT_NOW),
+        ("I read you can have seizures if you stop, how do we taper safely", NOT_NOW),
+        ("honestly this mess is suicide for my marriage", None),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),
