@@ -465,3 +465,12 @@ def test_a_question_once_someone_is_taking_them_to_the_er_is_answered_after_is_t
     assert_answered_as_placed("utter_ask_withdrawal_symptoms", [*checked, aunt])
     coming = said("ok the ambulance is on the way, why did that happen", "ask_withdrawal_symptoms", 0.85)
     assert_acknowledged("utter_ask_withdrawal_symptoms", [*checked, coming])
+
+
+def test_with_me_now_counts_as_help_present(after_an_emergency) -> None:
+    """dialogues44: "She is with me now and calm, we will go to her doctor tomorrow morning. What kind of therapy will
+    help her" after the 988 answer got the 988 answer again (and the next question the acknowledgement)."""
+    with_me = said("She is with me now and calm, we will go to her doctor tomorrow morning. What kind of therapy will "
+                   "help her", "ask_therapy_options", 0.45)
+    plain = generate("utter_ask_therapy_options", [])["text"]
+    assert generate("utter_ask_therapy_options", [*after_an_emergency, with_me])["text"] == plain
