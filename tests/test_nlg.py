@@ -474,3 +474,13 @@ def test_with_me_now_counts_as_help_present(after_an_emergency) -> None:
                    "help her", "ask_therapy_options", 0.45)
     plain = generate("utter_ask_therapy_options", [])["text"]
     assert generate("utter_ask_therapy_options", [*after_an_emergency, with_me])["text"] == plain
+
+
+def test_saying_help_is_coming_placed_as_feeling_overwhelmed_is_acknowledged(after_an_emergency) -> None:
+    """dialogues4: "ok i called 911 theyre coming", placed as feeling overwhelmed, got that answer instead of the
+    acknowledgement (which keeps the guidance); fear told once help is there is still answered as fear."""
+    calling = said("ok i called 911 theyre coming", "express_overwhelmed", 0.6)
+    assert_acknowledged("utter_express_overwhelmed", [*after_an_emergency, calling])
+    scared = said("ok i called 911 theyre coming. im so scared", "express_overwhelmed", 0.6)
+    overwhelmed = generate("utter_express_overwhelmed", [])["text"]
+    assert generate("utter_express_overwhelmed", [*after_an_emergency, scared])["text"] == overwhelmed

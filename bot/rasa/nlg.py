@@ -29,7 +29,6 @@ from bot.core.after_emergency import (
     emergency_for_check,
     for_own_denial,
     help_called,
-    help_done,
     help_present,
     own_denial,
     previous_crisis_answer,
@@ -194,8 +193,8 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     and "no" answer the question (rules, action_answer_after_check)."""
     if not found:
         return False
-    if utter_action == "utter_express_overwhelmed" and help_done(found[2]):
-        return False  # "ok paramedics are here. im so scared" (dialogues27, 30, 33): help is there, fear answered
+    # fear once help is there ("ok paramedics are here. im so scared", dialogues27, 30, 33) was answered as fear before
+    # this (SafetyNoteNLG._afraid); "ok i called 911 theyre coming" placed as feeling overwhelmed is acknowledged
     if found[0].startswith("utter_safety_check_"):  # or one saying help is on its way ("ive got his mate going
         return utter_action in ("utter_goodbye", "utter_thank") or help_called(found[2])  # round now", dialogues30)
     return True
