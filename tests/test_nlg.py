@@ -484,3 +484,5 @@ def test_saying_help_is_coming_placed_as_feeling_overwhelmed_is_acknowledged(aft
     scared = said("ok i called 911 theyre coming. im so scared", "express_overwhelmed", 0.6)
     overwhelmed = generate("utter_express_overwhelmed", [])["text"]
     assert generate("utter_express_overwhelmed", [*after_an_emergency, scared])["text"] == overwhelmed
+    taken = said("paramedics took her in. i feel awful i didnt stop her", "express_overwhelmed", 0.6)
+    assert generate("utter_express_overwhelmed", [*after_an_emergency, taken])["text"] == overwhelmed

@@ -193,8 +193,10 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     and "no" answer the question (rules, action_answer_after_check)."""
     if not found:
         return False
-    # fear once help is there ("ok paramedics are here. im so scared", dialogues27, 30, 33) was answered as fear before
-    # this (SafetyNoteNLG._afraid); "ok i called 911 theyre coming" placed as feeling overwhelmed is acknowledged
+    if utter_action == "utter_express_overwhelmed" and help_present(found[2]):
+        return False  # "paramedics took her in. i feel awful i didnt stop her" (dialogues30, 35): help is there, the
+        # feeling answered; help only called ("ok i called 911 theyre coming", dialogues4) keeps the guidance, and
+        # fear told with the call ("i rang lifeline ... im just so scared") was answered as fear before this (_afraid)
     if found[0].startswith("utter_safety_check_"):  # or one saying help is on its way ("ive got his mate going
         return utter_action in ("utter_goodbye", "utter_thank") or help_called(found[2])  # round now", dialogues30)
     return True
