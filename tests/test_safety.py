@@ -247,6 +247,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("I read you can have seizures if you stop, how do we taper safely", NOT_NOW),
         ("honestly this mess is suicide for my marriage", None),
         ("he had a fit yesterday when his script ran out, hes in hospital now and stable. why did it happen", NOT_NOW),
+        # crisis_blind61's misses, reworded: "bien" as "very", a subjunctive after a long "es normal que"
+        ("mi tia se tomo sus pastillas dos veces y ahora esta bien confundida, no me reconoce", NOW),
+        ("es normal que despues de tomarse 10 clonazepam no se despierte? la estoy sacudiendo y nada", NOW),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
         ("i couldnt breathe in the car today, a proper panic attack over my sons xanax. how do i calm down", None),
         ("he wrote a goodbye letter to his old self in group, 90 days off valium", None),

@@ -48,6 +48,7 @@ BLIND21 = PROJECT_ROOT / "tests" / "nlu_blind21.yml"   # the twenty-first, first
 BLIND22 = PROJECT_ROOT / "tests" / "nlu_blind22.yml"   # the twenty-second, first run after stop 21's data round 22
 BLIND23 = PROJECT_ROOT / "tests" / "nlu_blind23.yml"   # the twenty-third, first run on stop 21's final system
 BLIND24 = PROJECT_ROOT / "tests" / "nlu_blind24.yml"   # the twenty-fourth, first run at stop 22's start
+BLIND25 = PROJECT_ROOT / "tests" / "nlu_blind25.yml"   # the twenty-fifth, first run on stop 22's final system
 BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIND2),
               ("blind3", "third blind set", BLIND3), ("blind4", "fourth blind set", BLIND4),
               ("blind5", "fifth blind set", BLIND5), ("blind6", "sixth blind set", BLIND6),
@@ -59,12 +60,13 @@ BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIN
               ("blind17", "seventeenth blind set", BLIND17), ("blind18", "eighteenth blind set", BLIND18),
               ("blind19", "nineteenth blind set", BLIND19), ("blind20", "twentieth blind set", BLIND20),
               ("blind21", "twenty-first blind set", BLIND21), ("blind22", "twenty-second blind set", BLIND22),
-              ("blind23", "twenty-third blind set", BLIND23), ("blind24", "twenty-fourth blind set", BLIND24))
+              ("blind23", "twenty-third blind set", BLIND23), ("blind24", "twenty-fourth blind set", BLIND24),
+              ("blind25", "twenty-fifth blind set", BLIND25))
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 45)))
+DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 46)))
 # crisis_blind43 was asked for at stop 17 and never written; 44 - 45 are stop 18's, 46 - 50 stop 19's, 51 - 53 stop
-# 20's, 54 - 58 stop 21's, 59 - 60 stop 22's
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), *range(44, 61)))
+# 20's, 54 - 58 stop 21's, 59 - 61 stop 22's
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), *range(44, 62)))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
