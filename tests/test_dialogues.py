@@ -69,7 +69,8 @@ FIRST_RUN = {
     # "She is with me now and calm ..." not read as someone there; fixed after)
     "tests/dialogues44.yml": 0.85,
     # dialogues45 92.6% (162 of 175) on stop 22's final system (two information turns given the 911 answer: "hes
-    # sweating and shaking all over, says his skin is crawling" after he ran out, read as a seizure, and the next)
+    # sweating and shaking all over, says his skin is crawling" after he ran out, read as a seizure, and the next;
+    # fixed after)
     "tests/dialogues45.yml": 0.92,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
