@@ -210,7 +210,7 @@ def test_crisis_cases_without_the_action_server(rasa_without_actions: Service, p
     """Issue 8 item 8: every case of the crisis tuning sets over HTTP, the action server down, one sender each.
     An emergency's first reply gives 911 or 988 (a Spanish one starts in Spanish: "Llame ..." or the question
     "¿Está pasando ahora mismo? ..."); a non-emergency's first reply is never an emergency answer. All failures of a
-    set are collected and reported together; one test per set, so that 58 sets (10,000 cases, about 14 minutes) are
+    set are collected and reported together; one test per set, so that all the sets (over 10,000 cases) are
     not one test against the 15-minute timeout."""
     failures = []
     for number, case in enumerate(crisis_cases(path)):
