@@ -250,6 +250,8 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         # crisis_blind61's misses, reworded: "bien" as "very", a subjunctive after a long "es normal que"
         ("mi tia se tomo sus pastillas dos veces y ahora esta bien confundida, no me reconoce", NOW),
         ("es normal que despues de tomarse 10 clonazepam no se despierte? la estoy sacudiendo y nada", NOW),
+        # crisis_blind62's miss, reworded: a rope kept in a bedroom, found
+        ("my daughter has a rope hidden in her wardrobe, i only just found it", NOW),
         # dialogues45: the sweats and shakes of withdrawal are not a seizure (the withdrawal answer, not "Call 911")
         ("my son ran out of his xanax and hes sweating and shaking all over and cant sleep", None),
         # crisis_blind31's false alarms, reworded: the writer's own panic, a recovery ritual, a move, over since
