@@ -604,8 +604,12 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
     assert not_as in net.normalise(f"he keeps {not_as}")
 
 
-def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet) -> None:
-    found = decided(net, "she swallowed all her ativan to make it stop and now her lips are blue")  # (crisis_blind46)
+@pytest.mark.parametrize("text", [
+    "she swallowed all her ativan to make it stop and now her lips are blue",  # (crisis_blind46)
+    "he took every klonopin he had saved up so he could finally end it, hes getting so sleepy",  # (crisis_blind63)
+])
+def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet, text: str) -> None:
+    found = decided(net, text)
     assert found is not None and found.outcome == NOW and found.kind == BOTH
 
 
