@@ -72,6 +72,13 @@ FIRST_RUN = {
     # sweating and shaking all over, says his skin is crawling" after he ran out, read as a seizure, and the next;
     # fixed after)
     "tests/dialogues45.yml": 0.92,
+    # stop 23, on stop 22's final system: dialogues46 87.0% (174 of 200; no information turn given an emergency answer,
+    # one asked "is this happening now?")
+    "tests/dialogues46.yml": 0.865,
+    # dialogues47 88.9% (160 of 180) after stop 23's data round 25 (no information turn given an emergency answer,
+    # three asked "is this happening now?": "couldnt wake her for like an hour, she was fine after" and two the third
+    # net read as danger, "my mom keeps saying hes hopeless now" (both fixed after) and a refusal told with "tonight")
+    "tests/dialogues47.yml": 0.88,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

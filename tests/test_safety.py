@@ -459,7 +459,7 @@ def learned() -> LearnedNet:
 @pytest.mark.parametrize("text", ["what is dbt", "how long does detox take", "my son is on xanax and i worry",
                                   "thanks, that helps", "hi", "can you tell me about family therapy",
                                   "my daughter flushed all her xanax today and says shes done for good, is that ok",
-                                  "my dad keeps saying shes hopeless now"])  # his judgement, not her words (dialogues47)
+                                  "my dad keeps saying shes hopeless now"])  # his view, not her words (dialogues47)
 def test_the_learned_net_leaves_ordinary_messages_alone(learned: LearnedNet, text: str) -> None:
     assert learned.kind(text) is None
 
