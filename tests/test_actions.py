@@ -160,6 +160,15 @@ def test_and_after_that_walks_the_source_order_and_remembers_where_it_is() -> No
     assert events == [{"event": "slot", "timestamp": None, "name": "last_topic", "value": "ask_after_detox"}]
 
 
+def test_what_now_after_a_relapse_is_getting_back_into_treatment() -> None:
+    """"what do we do now" right after the relapse answer: seven blind dialogue sets asked it, four of them wanting
+    the treatment answer (the relapse answer again the others); support groups, as before, none of them."""
+    from actions.actions import ActionNextStep
+
+    [message] = run(ActionNextStep(), with_slots(tracker("ask_relapse_happened"), last_topic="ask_relapse_happened"))
+    assert message["response"] == "utter_ask_find_treatment"
+
+
 def test_and_after_that_without_a_topic_offers_the_menu() -> None:
     from actions.actions import ActionNextStep
 
