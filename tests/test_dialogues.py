@@ -79,6 +79,9 @@ FIRST_RUN = {
     # three asked "is this happening now?": "couldnt wake her for like an hour, she was fine after" and two the third
     # net read as danger, "my mom keeps saying hes hopeless now" (both fixed after) and a refusal told with "tonight")
     "tests/dialogues47.yml": 0.88,
+    # dialogues48 93.1% (163 of 175) on stop 23's final system (no information turn given an emergency answer or
+    # asked "is this happening now?")
+    "tests/dialogues48.yml": 0.92,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

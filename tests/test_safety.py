@@ -252,6 +252,9 @@ def test_an_overdose_taken_to_die_is_both(net: SafetyNet, text: str) -> None:
         ("es normal que despues de tomarse 10 clonazepam no se despierte? la estoy sacudiendo y nada", NOW),
         # crisis_blind62's miss, reworded: a rope kept in a bedroom, found
         ("my daughter has a rope hidden in her wardrobe, i only just found it", NOW),
+        # crisis_blind64's false alarm, reworded: a nightmare of two signs
+        ("i keep having nightmares about finding my son blue and not breathing, hes doing well, its just my nerves",
+         None),
         # dialogues47: a sign told in the past and fine after it; not fine earlier and out now
         ("he did it at my cousins party and i couldnt wake him for ages, he was fine after", NOT_NOW),
         ("he was fine after his dose this morning but now he wont wake up", NOW),
@@ -612,6 +615,7 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
 @pytest.mark.parametrize("text", [
     "she swallowed all her ativan to make it stop and now her lips are blue",  # (crisis_blind46)
     "he took every klonopin he had saved up so he could finally end it, hes getting so sleepy",  # (crisis_blind63)
+    "is it an overdose if he took 25 klonopin because he wants to unalive himself, hes still sort of awake",  # (64)
 ])
 def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)

@@ -20,6 +20,8 @@ from tests.test_data import examples
     ("Bore da", "greet"), ("Xin chào", "greet"), ("hey there", "greet"),
     ("ok tank yuh", "thank"), ("nice one", "thank"), ("mesi anpil", "thank"), ("Howya", "greet"),
     ("ok that's all, tank you", "thank"),  # dialogues37 - 39
+    ("ta pet", "thank"), ("thanks hen", "thank"),  # dialogues48: "ta pet" had been read as goodbye
+    ("hola good night", "greet"),  # dialogues46: buenas noches, said on arriving
 ])
 def test_everyday_replies_are_read_by_the_list(text: str, intent: str) -> None:
     assert social_intent(text) == intent

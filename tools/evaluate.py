@@ -50,6 +50,7 @@ BLIND23 = PROJECT_ROOT / "tests" / "nlu_blind23.yml"   # the twenty-third, first
 BLIND24 = PROJECT_ROOT / "tests" / "nlu_blind24.yml"   # the twenty-fourth, first run at stop 22's start
 BLIND25 = PROJECT_ROOT / "tests" / "nlu_blind25.yml"   # the twenty-fifth, first run on stop 22's final system
 BLIND26 = PROJECT_ROOT / "tests" / "nlu_blind26.yml"   # the twenty-sixth, first run at stop 23's start
+BLIND27 = PROJECT_ROOT / "tests" / "nlu_blind27.yml"   # the twenty-seventh, first run on stop 23's final system
 BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIND2),
               ("blind3", "third blind set", BLIND3), ("blind4", "fourth blind set", BLIND4),
               ("blind5", "fifth blind set", BLIND5), ("blind6", "sixth blind set", BLIND6),
@@ -62,12 +63,13 @@ BLIND_SETS = (("blind", "blind set", BLIND), ("blind2", "second blind set", BLIN
               ("blind19", "nineteenth blind set", BLIND19), ("blind20", "twentieth blind set", BLIND20),
               ("blind21", "twenty-first blind set", BLIND21), ("blind22", "twenty-second blind set", BLIND22),
               ("blind23", "twenty-third blind set", BLIND23), ("blind24", "twenty-fourth blind set", BLIND24),
-              ("blind25", "twenty-fifth blind set", BLIND25), ("blind26", "twenty-sixth blind set", BLIND26))
+              ("blind25", "twenty-fifth blind set", BLIND25), ("blind26", "twenty-sixth blind set", BLIND26),
+              ("blind27", "twenty-seventh blind set", BLIND27))
 # tuning set first; the blind ones in the order they were written (each evaluated before any change it caused)
-DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 48)))
+DIALOGUE_SETS = tuple(f"tests/dialogues{n}.yml" for n in ("", *range(2, 49)))
 # crisis_blind43 was asked for at stop 17 and never written; 44 - 45 are stop 18's, 46 - 50 stop 19's, 51 - 53 stop
-# 20's, 54 - 58 stop 21's, 59 - 61 stop 22's, 62 - 63 stop 23's
-CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), *range(44, 64)))
+# 20's, 54 - 58 stop 21's, 59 - 61 stop 22's, 62 - 64 stop 23's
+CRISIS_SETS = ("crisis_cases",) + tuple(f"crisis_blind{n}" for n in ("", *range(2, 43), *range(44, 65)))
 MODEL = PROJECT_ROOT / "models" / "benzo-family.tar.gz"
 EMERGENCY_INTENTS = ("emergency_medical", "emergency_self_harm")
 FALLBACK = "nlu_fallback"
