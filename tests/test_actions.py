@@ -237,6 +237,7 @@ def test_nothing_likely_asks_to_rephrase_with_the_menu() -> None:
     ("no im not going to do anything. i just needed to say it to someone", "utter_express_overwhelmed"),
     ("im not going to do anything. is there someone i can actually talk to", "utter_emergency_self_harm"),
     ("she says she wont do anything", "utter_emergency_self_harm"),
+    ("im not gonna do anything, i just have nobody to talk to", "utter_emergency_self_harm"),  # (dialogues47)
 ])
 def test_an_unclear_denial_after_a_self_harm_answer_gets_an_answer_with_988(text: str, response: str) -> None:
     """dialogues28: the writer's own denial, placed nowhere, got the 988 answer again; like bot/rasa/nlg.py, it gets
