@@ -24,6 +24,9 @@
 4. Peak memory: the peak RSS (VmHWM) of each Rasa server process.
 5. --profile N: py-spy samples the assistant's Rasa server for N seconds at 20 concurrent conversations and the
    report lists where the time goes.
+6. Fairness: through the public nginx, six families at a message a second in alternating rounds with and without
+   a client flooding at ten times that rate: the families' p95 in each kind of round (tests/test_prod.py checks
+   that every family message is answered and the flood is refused beyond nginx's limit; the ratio is a figure).
 Writes results/bench/report.md and report.json.
 """
 
@@ -387,10 +390,22 @@ def processes_only(count: int) -> None:
     print(process_report(rounds, costs, rss, count), flush=True)
 
 
+def fairness_report(url: str, pool: Sequence[str]) -> str:
+    """Item 6: the families' p95 in rounds with and without a flooding client (bench.load.fairness)."""
+    result = load.fairness(url, pool)
+    quiet, busy = result.p95_ms(False), result.p95_ms(True)
+    refused = sum(turn.status == 429 for turn in result.flood)
+    unanswered = sum(not turn.ok for turn in result.quiet + result.flooded)
+    return (f"A flooding client (public nginx, 6 families at a message a second, 6 alternating rounds of 10 s, every "
+            f"other one with a client at ten times that rate): families' p95 {quiet:.0f} ms unflooded, {busy:.0f} ms "
+            f"flooded ({busy / quiet:.2f}x); {unanswered} family turns unanswered; the flood's {len(result.flood)} "
+            f"messages: {refused} refused with 429.")
+
+
 def compare_production(
     model: Path, project: Path, levels: Sequence[int], turns: int, profile_seconds: int
-) -> Tuple[List[Row], Dict[str, float], Optional[List[str]]]:
-    """Items 3 and 4 of the module's description: the production profile against stock set up the same way."""
+) -> Tuple[List[Row], Dict[str, float], Optional[List[str]], str]:
+    """Items 3, 4 and 6 of the module's description: the production profile against stock set up the same way."""
     rows: List[Row] = []
     memory: Dict[str, float] = {}
     findings: Optional[List[str]] = None
@@ -404,6 +419,7 @@ def compare_production(
         balancer = f"http://127.0.0.1:{stack.settings['RASA_LB_PORT']}"
         rows += measure("ours", REPLICAS, balancer, pool, levels, turns)
         rows += measure("ours", PUBLIC, stack.url, pool, levels, turns)
+        fairness = fairness_report(stack.url, pool)
         if profile_seconds:
             findings = profile(stack.pid(stack.rasa[0].name), profile_seconds, stack.rasa[0].url, pool, RESULTS)
         for server in stack.rasa:
@@ -433,7 +449,7 @@ def compare_production(
     finally:
         stock.stop()
 
-    return rows, memory, findings
+    return rows, memory, findings, fairness
 
 
 def production_only(levels: Sequence[int], turns: int) -> None:
@@ -445,10 +461,11 @@ def production_only(levels: Sequence[int], turns: int) -> None:
     (WORKDIR / "stack").mkdir()
     (WORKDIR / "stack").chmod(0o755)
     start_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-    rows, memory, _ = compare_production(model, project, levels, turns, 0)
+    rows, memory, _, fairness = compare_production(model, project, levels, turns, 0)
     end_load = " ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"{time.strftime('%Y-%m-%d %H:%M')}, load average at the start {start_load}, at the end {end_load}\n")
     print(table(rows, memory, {}), flush=True)
+    print(f"\n{fairness}")
 
 
 def main() -> None:
@@ -486,14 +503,14 @@ def main() -> None:
     processes = process_report(rounds, costs, rss, args.rounds)
     print(processes, flush=True)
 
-    rows, memory, findings = compare_production(model, project, levels, args.turns, args.profile)
+    rows, memory, findings, fairness = compare_production(model, project, levels, args.turns, args.profile)
 
     report = table(rows, memory, training)
     command = " ".join(["python -m bench", *sys.argv[1:]])
     load_average = " ".join(f"{value:.2f}" for value in os.getloadavg())
     text = (f"`{command}` on {os.cpu_count()} cores, {time.strftime('%Y-%m-%d %H:%M')}, load average at the start "
             f"{start_load}, at the end {load_average}\n\n{processes}\n\nThe production profile against stock Rasa:\n\n"
-            f"{report}\n")
+            f"{report}\n\n{fairness}\n")
     if findings:
         text += "\nWhere the assistant's Rasa server spends its time (py-spy, share of samples):\n\n```\n"
         text += "\n".join(findings) + "\n```\n"

@@ -211,3 +211,39 @@ async def run_async(
 def run(url: str, conversation_scripts: Dict[str, List[str]], concurrency: int, **kwargs: object) -> Result:
     """run_async() from synchronous code."""
     return asyncio.run(run_async(url, conversation_scripts, concurrency, **kwargs))  # type: ignore[arg-type]
+
+
+@dataclass
+class Fairness:
+    """Families' turns in the rounds without and with a flooding client, and the flood's own turns."""
+    quiet: List[Turn]
+    flooded: List[Turn]
+    flood: List[Turn]
+
+    def p95_ms(self, flooded: bool) -> float:
+        return percentile([turn.seconds * 1000 for turn in (self.flooded if flooded else self.quiet)], 95)
+
+
+async def _fairness_round(
+    url: str, families: Dict[str, List[str]], flood: Dict[str, List[str]], interval: float
+) -> List[Conversation]:
+    talks = [paced(url, sender, messages, interval, index) for index, (sender, messages) in enumerate(families.items())]
+    talks += [paced(url, sender, messages, interval / 10, 200, wait=False) for sender, messages in flood.items()]
+    return list(await asyncio.gather(*talks))
+
+
+def fairness(url: str, pool: Sequence[str], families: int = 6, seconds: int = 10, interval: float = 1.0,
+             rounds: int = 6) -> Fairness:
+    """`families` people each send a message every `interval` seconds (waiting for each answer) for `seconds`;
+    every other round one more client floods at ten times that rate whatever the answers. Rounds alternate, so the
+    flooded and unflooded rounds share the machine's state (used by tests/test_prod.py and the benchmark)."""
+    result = Fairness([], [], [])
+    for number in range(rounds):
+        flooded = number % 2 == 1
+        talks = scripts(pool, families, int(seconds / interval), seed=number, prefix=f"fair{number}")
+        flood = scripts(pool, 1, int(seconds / interval * 10), seed=number, prefix=f"flood{number}")
+        conversations = asyncio.run(_fairness_round(url, talks, flood if flooded else {}, interval))
+        turns = [turn for talk in conversations[:families] for turn in talk.turns]
+        (result.flooded if flooded else result.quiet).extend(turns)
+        result.flood += [turn for talk in conversations[families:] for turn in talk.turns]
+    return result
