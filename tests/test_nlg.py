@@ -211,6 +211,21 @@ def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_e
     assert generate("utter_ask_topics", [*after_an_emergency, said("what topics", "ask_topics", 0.95)])["text"] == menu
 
 
+def test_off_topic_or_asking_for_a_person_right_after_an_emergency_gets_the_guidance() -> None:
+    """dialogues50: the ambulance is coming and the family asks what to do meanwhile; the dispatcher's instructions
+    are being followed. Placed off-topic or as asking for a person, both get the acknowledgement with 911; the same
+    answers in an ordinary conversation, or placed confidently, are given as placed."""
+    medical = [said("now i cant get her to answer me, shes snoring funny and her lips look bluish", "emergency_medical",
+                    1.0), *answered("utter_emergency_medical")]
+    waiting = said("ambulance is coming from 20 miles out what do i do till they get here", "out_of_scope", 0.43)
+    assert_acknowledged("utter_out_of_scope", [*medical, waiting])
+    cpr = said("i rang 999 they said do cpr im doing it", "request_human", 0.5)
+    assert_acknowledged("utter_request_human", [*medical, cpr])
+    assert_answered_as_placed("utter_out_of_scope", [said("whats the weather tomorrow", "out_of_scope", 0.43)])
+    person = said("can i talk to a real person please", "request_human", 0.97)
+    assert_answered_as_placed("utter_request_human", [*medical, person])
+
+
 def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -> None:
     checked = [said("my dad is really sleepy after his pills and beer", "safety_check_medical", 1.0),
                *answered("utter_safety_check_medical")]

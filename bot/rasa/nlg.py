@@ -40,6 +40,10 @@ from bot.core.settings import load_yaml, setting_path
 # everyday replies and fear right after an emergency answer ("ok", "thank you", "im so scared") get the
 # acknowledgement, which repeats the guidance, instead of "You're welcome" or "Take care"
 SOCIAL = ("utter_affirm", "utter_thank", "utter_goodbye", "utter_deny", "utter_express_overwhelmed")
+# answers that are not a topic but, right after an emergency answer, are guesses all the same: "ambulance is coming
+# from 20 miles out what do i do till they get here" placed off-topic, "i rang 999 they said do cpr im doing it"
+# placed as asking for a person (dialogues50) get the guidance, like a weakly placed topic
+GUESSES = ("utter_out_of_scope", "utter_request_human")
 
 
 class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
@@ -61,7 +65,7 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             utter_action = "utter_express_overwhelmed"
         elif utter_action == "utter_affirm" and _opening(tracker):  # "alright" opening a conversation is a hello
             utter_action = "utter_greet"  # (dialogues39): there is nothing yet to agree to
-        elif utter_action.startswith("utter_ask_"):  # a topic, or the menu ("ok called 911 what do i do til they
+        elif utter_action.startswith("utter_ask_") or utter_action in GUESSES:  # a topic, or the menu ("ok called 911 what do i do til they
             utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
