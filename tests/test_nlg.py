@@ -232,6 +232,11 @@ def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -
     waiting = said("what do i do until they get here", "ask_topics", 0.8)
     text = generate("utter_ask_topics", [*checked, waiting])["text"]
     assert text.startswith("Okay. Please stay with them") and "911" in text
+    # asking whom to call is a yes (dialogues50, after the 988 question): the emergency answer
+    who = said("im at work i cant leave, who do i phone", "request_human", 0.6)
+    self_harm = [said("my brother texted sorry am done and hes not answering", "safety_check_self_harm", 1.0),
+                 *answered("utter_safety_check_self_harm")]
+    assert generate("utter_request_human", [*self_harm, who])["text"] == emergency_text()
     # any other answer to the question is not taken for help coming
     question = said("what is tapering", "ask_tapering", 0.9)
     assert generate("utter_ask_tapering", [*checked, question])["text"] == generate("utter_ask_tapering", [])["text"]

@@ -22,6 +22,7 @@ from tests.test_data import examples
     ("ok that's all, tank you", "thank"),  # dialogues37 - 39
     ("ta pet", "thank"), ("thanks hen", "thank"),  # dialogues48: "ta pet" had been read as goodbye
     ("hola good night", "greet"),  # dialogues46: buenas noches, said on arriving
+    ("tidy. diolch", "thank"), ("oui", "affirm"), ("ja!", "affirm"), ("nee", "deny"), ("annyeong haseyo", "greet"),
 ])
 def test_everyday_replies_are_read_by_the_list(text: str, intent: str) -> None:
     assert social_intent(text) == intent

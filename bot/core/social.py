@@ -31,8 +31,8 @@ def _phrases() -> Tuple[int, Tuple[Tuple[Tuple[str, ...], Optional[str]], ...]]:
 
 
 def social_intent(text: str) -> Optional[str]:
-    """thank / goodbye / greet when the whole message is made of the list's phrases and fillers (at most `max_words`
-    words, at least one phrase), else None."""
+    """thank / goodbye / greet / affirm / deny when the whole message is made of the list's phrases and fillers (at
+    most `max_words` words, at least one phrase), else None."""
     words = _plain(text)
     max_words, phrases = _phrases()
     if not words or len(words) > max_words:

@@ -65,8 +65,9 @@ class SafetyNoteNLG(TemplatedNaturalLanguageGenerator):
             utter_action = "utter_express_overwhelmed"
         elif utter_action == "utter_affirm" and _opening(tracker):  # "alright" opening a conversation is a hello
             utter_action = "utter_greet"  # (dialogues39): there is nothing yet to agree to
-        elif utter_action.startswith("utter_ask_") or utter_action in GUESSES:  # a topic, or the menu ("ok called 911 what do i do til they
-            utter_action = _emergency_again(tracker) or utter_action  # get here" is no request for the menu)
+        elif utter_action.startswith("utter_ask_") or utter_action in GUESSES:  # a topic, or the menu ("ok called
+            utter_action = _emergency_again(tracker) or utter_action  # 911 what do i do til they get here" is no
+            # request for the menu)
         elif utter_action in SOCIAL and _acknowledge(utter_action, _after_emergency(tracker)):
             utter_action = HELP_ON_THE_WAY
         if utter_action == HELP_ON_THE_WAY:  # "ok calling 911 now": acknowledged (config/followups.yml)
