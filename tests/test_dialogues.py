@@ -82,6 +82,10 @@ FIRST_RUN = {
     # dialogues48 93.1% (163 of 175) on stop 23's final system (no information turn given an emergency answer or
     # asked "is this happening now?")
     "tests/dialogues48.yml": 0.92,
+    # stop 24, on stop 23's final system: dialogues50 85.2% (190 of 223; no information turn given an emergency answer,
+    # two asked "is this happening now?"; after the emergency answer "ambulance is coming ... what do i do till they
+    # get here" was answered off-topic and "i rang 999 they said do cpr" as asking for a person: both fixed)
+    "tests/dialogues50.yml": 0.845,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

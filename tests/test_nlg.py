@@ -10,6 +10,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.core.after_emergency import acknowledgement
 from bot.rasa.nlg import SafetyNoteNLG
 from tests.servers import ROOT
 
@@ -209,6 +210,17 @@ def test_the_menu_right_after_an_emergency_gives_the_guidance_instead(after_an_e
     assert text.startswith("Okay. Please stay with them") and "911" in text
     menu = generate("utter_ask_topics", [said("what can you help with", "ask_topics", 0.99)])["text"]
     assert generate("utter_ask_topics", [*after_an_emergency, said("what topics", "ask_topics", 0.95)])["text"] == menu
+
+
+def test_asking_if_they_will_be_ok_while_help_comes_keeps_the_guidance(after_an_emergency) -> None:
+    """dialogues4: after "ok i called 911 theyre coming" was acknowledged, "is he going to be ok??" placed on recovery
+    at 0.69 gets the acknowledgement again; once help is there, the same question is answered as placed."""
+    called = [*after_an_emergency, said("ok i called 911 theyre coming", "express_overwhelmed", 0.4),
+              ActionExecuted("utter_express_overwhelmed"), BotUttered(acknowledgement())]
+    ok = said("is he going to be ok??", "ask_is_recovery_possible", 0.69)
+    assert_acknowledged("utter_ask_is_recovery_possible", [*called, ok])
+    present = said("they took him to the hospital. will he be ok?", "ask_is_recovery_possible", 0.69)
+    assert_answered_as_placed("utter_ask_is_recovery_possible", [*after_an_emergency, present])
 
 
 def test_off_topic_or_asking_for_a_person_right_after_an_emergency_gets_the_guidance() -> None:

@@ -69,6 +69,11 @@ def asks_once_helped(text: str) -> bool:
     return asks(text) and not waiting_for_help(text) and help_present(text)
 
 
+def asks_if_ok(text: str) -> bool:
+    """Whether a message asks if the person will be all right ("is he going to be ok??"; config/followups.yml)."""
+    return bool(re.search(str(load_yaml("config/followups.yml").get("asks_if_ok") or r"(?!)"), _plain(text)))
+
+
 def help_done(text: str) -> bool:
     """Whether a message says help has come or the call has been made ("paramedics are here", "i rang lifeline and
     they were good"): fear told after it ("im so scared") is answered as fear, not with "call 911 if you haven't".

@@ -23,6 +23,7 @@ from bot.core.after_emergency import (
     acknowledgement,
     afraid_once_helped,
     asks_beyond_help,
+    asks_if_ok,
     asks_once_helped,
     denies_danger,
     emergency_answers_in_a_row,
@@ -229,7 +230,8 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     repeated = emergency_answers_in_a_row(event.as_dict() for event in reversed(tracker.events))
     repeats = int(load_yaml("config/followups.yml").get("after_emergency_repeats", 1))
     present = bool(found) and help_present(found[2])
-    if found and (present or repeated > repeats or found[0] == HELP_ON_THE_WAY):
+    waiting = bool(found) and not present and asks_if_ok(found[2])  # "is he going to be ok??" while help comes
+    if found and not waiting and (present or repeated > repeats or found[0] == HELP_ON_THE_WAY):
         # "her mom is with her now. what treatment is there", a question after the answer was already repeated, or
         # after the acknowledgement ("how do i stop this ever happening again", dialogues30)
         below = float(settings.get("after_emergency_with_help_below", below))
