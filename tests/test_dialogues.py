@@ -86,6 +86,10 @@ FIRST_RUN = {
     # two asked "is this happening now?"; after the emergency answer "ambulance is coming ... what do i do till they
     # get here" was answered off-topic and "i rang 999 they said do cpr" as asking for a person: both fixed)
     "tests/dialogues50.yml": 0.845,
+    # dialogues51 80.1% (185 of 231) on stop 24's final system (one information turn given an emergency answer: "yes
+    # rang 111 police are coming" after "Is this happening right now?" - 111 is New Zealand's 911, fixed after; two
+    # asked "is this happening now?"; 14 "Did you mean ...?")
+    "tests/dialogues51.yml": 0.795,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

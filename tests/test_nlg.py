@@ -231,6 +231,11 @@ def test_off_topic_or_asking_for_a_person_right_after_an_emergency_gets_the_guid
                     1.0), *answered("utter_emergency_medical")]
     waiting = said("ambulance is coming from 20 miles out what do i do till they get here", "out_of_scope", 0.43)
     assert_acknowledged("utter_out_of_scope", [*medical, waiting])
+    # dialogues51: 111 is New Zealand's emergency number; the police coming is help on its way
+    checked = [said("hes gone out to the shed with the rifle and wont answer me", "safety_check_self_harm", 1.0),
+               *answered("utter_safety_check_self_harm")]
+    nz = said("yes rang 111 police are coming", "affirm", 0.5)
+    assert_acknowledged("utter_affirm", [*checked, nz])
     cpr = said("i rang 999 they said do cpr im doing it", "request_human", 0.5)
     assert_acknowledged("utter_request_human", [*medical, cpr])
     assert_answered_as_placed("utter_out_of_scope", [said("whats the weather tomorrow", "out_of_scope", 0.43)])
