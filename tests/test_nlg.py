@@ -153,6 +153,9 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
     ("911 is coming. i am so scared my hands are shaking", "affirm", 0.6),
     ("they said hes going to make it. i cant stop shaking", "thank", 0.3),
     ("ok shes on the phone with nhs 24 now. im literally shaking", "ask_withdrawal_symptoms", 0.3),  # dialogues42
+    # dialogues51, reworded: help there in a learner's present tense; "safe" with the police there
+    ("the police found him, he is ok, they take him to hospital. i cant stop shaking", "affirm", 0.4),
+    ("theyve got her, shes safe. im shaking so much i cant think", "affirm", 0.4),
 ])
 def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
         after_an_emergency, fear: str, placed_as: str, score: float) -> None:

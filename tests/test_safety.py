@@ -107,6 +107,7 @@ NOT_NOW_CASES = [
     "would purple lips mean she isnt getting enough air? saw it in a video",  # what a sign means (crisis_blind57)
     "if my dad says he wants to die what do i say back? he said it once years ago",  # (crisis_blind57)
     "is seeing things part of coming off valium",  # nlu_blind28, reworded: a question about a sign
+    "is valium only for seizures or for anxiety as well",  # data round 28: what a drug is for
 ]
 NO_DANGER = [
     "shes on klonopin and oxy for her back and shes been nodding off at the table",  # a habit (dialogues37)

@@ -23,6 +23,7 @@ from tests.test_data import examples
     ("ta pet", "thank"), ("thanks hen", "thank"),  # dialogues48: "ta pet" had been read as goodbye
     ("hola good night", "greet"),  # dialogues46: buenas noches, said on arriving
     ("tidy. diolch", "thank"), ("oui", "affirm"), ("ja!", "affirm"), ("nee", "deny"), ("annyeong haseyo", "greet"),
+    ("grand", "affirm"), ("I see.", "affirm"), ("sat sri akal", "greet"), ("grand, thanks", "thank"),  # dialogues51
 ])
 def test_everyday_replies_are_read_by_the_list(text: str, intent: str) -> None:
     assert social_intent(text) == intent
