@@ -86,10 +86,18 @@ FIRST_RUN = {
     # two asked "is this happening now?"; after the emergency answer "ambulance is coming ... what do i do till they
     # get here" was answered off-topic and "i rang 999 they said do cpr" as asking for a person: both fixed)
     "tests/dialogues50.yml": 0.845,
-    # dialogues51 80.1% (185 of 231) on stop 24's final system (one information turn given an emergency answer: "yes
-    # rang 111 police are coming" after "Is this happening right now?" - 111 is New Zealand's 911, fixed after; two
-    # asked "is this happening now?"; 14 "Did you mean ...?")
+    # dialogues51 80.1% (185 of 231) on stop 24's system after data round 28 (one information turn given an
+    # emergency answer: "yes rang 111 police are coming" after "Is this happening right now?" - 111 is New Zealand's
+    # 911, fixed after; two asked "is this happening now?"; 14 "Did you mean ...?")
     "tests/dialogues51.yml": 0.795,
+    # dialogues52 87.7% (214 of 244) and dialogues53 88.9% (192 of 216), written during stop 24, on its final system:
+    # no information turn of 52 got an emergency answer or was asked; 53's "dad was off his head again tonight,
+    # shouting then passed out on the sofa. hes snoring now" got the 911 answer (labelled as feeling overwhelmed; a
+    # snoring sleep after being "off his head" is an overdose sign, so it stays and the label now accepts it), two were
+    # asked; 52's "ambulance on the way" and "911 on the phone now" after "Is this happening right now?" got no
+    # guidance (fixed after)
+    "tests/dialogues52.yml": 0.873,
+    "tests/dialogues53.yml": 0.885,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -257,6 +257,9 @@ def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -
     self_harm = [said("my brother texted sorry am done and hes not answering", "safety_check_self_harm", 1.0),
                  *answered("utter_safety_check_self_harm")]
     assert generate("utter_request_human", [*self_harm, who])["text"] == emergency_text()
+    # dialogues52: help on its way said without a verb, 911 on the line
+    for text in ("ambulance on the way", "911 on the phone now"):
+        assert_acknowledged("utter_out_of_scope", [*checked, said(text, "out_of_scope", 0.4)])
     # any other answer to the question is not taken for help coming
     question = said("what is tapering", "ask_tapering", 0.9)
     assert generate("utter_ask_tapering", [*checked, question])["text"] == generate("utter_ask_tapering", [])["text"]

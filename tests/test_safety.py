@@ -301,6 +301,14 @@ def test_a_bare_mention_is_asked(net: SafetyNet) -> None:
     assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical"
 
 
+def test_buying_painkillers_in_bulk_is_asked_about(net: SafetyNet) -> None:
+    """crisis_blind67, reworded: a partner back from the pharmacy with bags of paracetamol (988: looking for a way)."""
+    found = decided(net, "my wife came home with two boxes of paracetamol and wont talk to me, shes been so flat")
+    assert found is not None and found.outcome == ASKED and found.kind == "self_harm", found
+    assert decided(net, "what happens if you take too much tylenol with valium") is None or \
+        decided(net, "what happens if you take too much tylenol with valium").outcome != NOW
+
+
 def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
     found = decided(net, "mi hijo y la sobredosis")
     assert found is not None and found.outcome == ASKED and found.intent == "safety_check_medical_es"
@@ -319,6 +327,8 @@ def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
         ("mi hermano publico en su face 'gracias por todo, fue un placer' y no contesta", "emergency_self_harm_es"),
         ("mi hermana dijo que se iba a matar y se tomo todas las pastillas, no despierta", "emergency_both_es"),  # 54
         ("mi hijo me mando un audio diciendo adios y se tomo todo el clonazepam, no contesta", "emergency_both_es"),
+        # crisis_blind67, reworded: a Spanish farewell inside an English message is answered in Spanish
+        ("my cousin sent 'perdonenme todos' to the family chat and his phone is off", "emergency_self_harm_es"),
         # crisis_blind66, reworded: pills taken "to go to heaven" with a dead parent
         ("mi hija se trago todas sus pastillas de clonazepam, dijo que era para irse con su papá al cielo",
          "emergency_both_es"),
