@@ -24,6 +24,8 @@ from tests.test_data import examples
     ("hola good night", "greet"),  # dialogues46: buenas noches, said on arriving
     ("tidy. diolch", "thank"), ("oui", "affirm"), ("ja!", "affirm"), ("nee", "deny"), ("annyeong haseyo", "greet"),
     ("grand", "affirm"), ("I see.", "affirm"), ("sat sri akal", "greet"), ("grand, thanks", "thank"),  # dialogues51
+    ("Paalam na po", "goodbye"), ("salamat po", "thank"), ("opo", "affirm"), ("hindi po", "deny"),  # nlu_blind29
+    ("no worries, hooroo", "goodbye"), ("nae bother, ta", "thank"), ("diolch cariad", "thank"), ("Molo", "greet"),
 ])
 def test_everyday_replies_are_read_by_the_list(text: str, intent: str) -> None:
     assert social_intent(text) == intent
