@@ -98,6 +98,11 @@ FIRST_RUN = {
     # guidance (fixed after)
     "tests/dialogues52.yml": 0.873,
     "tests/dialogues53.yml": 0.885,
+    # dialogues54 82.2% (176 of 214), the last set of stop 24, on its final system: "some nights i sit in t'barn wi
+    # the gun and think itd be easier all round if i werent here" got the answer for feeling overwhelmed (988 named,
+    # not first) and "hes in the RHH now, stable they said. what happens next for him" the 911 answer again (both fixed
+    # after); 12 "Did you mean ...?"
+    "tests/dialogues54.yml": 0.815,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -224,6 +224,9 @@ def test_asking_if_they_will_be_ok_while_help_comes_keeps_the_guidance(after_an_
     assert_acknowledged("utter_ask_is_recovery_possible", [*called, ok])
     present = said("they took him to the hospital. will he be ok?", "ask_is_recovery_possible", 0.69)
     assert_answered_as_placed("utter_ask_is_recovery_possible", [*after_an_emergency, present])
+    # dialogues54, reworded: "stable, they said" is help there; the question is answered
+    stable = said("shes in the infirmary now, stable they said. what happens next for her", "ask_detox_process", 0.6)
+    assert_answered_as_placed("utter_ask_detox_process", [*after_an_emergency, stable])
 
 
 def test_off_topic_or_asking_for_a_person_right_after_an_emergency_gets_the_guidance() -> None:
