@@ -150,6 +150,7 @@ NO_DANGER = [
     "which of his habits would give his xanax addiction away",  # nlu_blind28, reworded: signs, not belongings
     "if my son was on benzos what would give it away?",  # nlu_blind29, reworded
     "he's rattling without his diazepam, how long does that go on",  # nlu_blind29: British slang for withdrawal
+    "without his pills he cant breathe from the panic, how will he cope",  # nlu_blind30: how panic feels
 ]
 
 
@@ -485,7 +486,8 @@ def learned() -> LearnedNet:
 @pytest.mark.parametrize("text", ["what is dbt", "how long does detox take", "my son is on xanax and i worry",
                                   "thanks, that helps", "hi", "can you tell me about family therapy",
                                   "my daughter flushed all her xanax today and says shes done for good, is that ok",
-                                  "my dad keeps saying shes hopeless now"])  # his view, not her words (dialogues47)
+                                  "my dad keeps saying shes hopeless now",  # his view, not her words (dialogues47)
+                                  "he used again last week and the family is saying hes hopeless"])  # nlu_blind30
 def test_the_learned_net_leaves_ordinary_messages_alone(learned: LearnedNet, text: str) -> None:
     assert learned.kind(text) is None
 
