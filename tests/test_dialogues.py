@@ -103,6 +103,9 @@ FIRST_RUN = {
     # not first) and "hes in the RHH now, stable they said. what happens next for him" the 911 answer again (both fixed
     # after); 12 "Did you mean ...?"
     "tests/dialogues54.yml": 0.815,
+    # dialogues55 88.5% (201 of 227), written after the final fresh-clone run of stop 24, on its final system: no
+    # information turn given an emergency answer or asked "is this happening now?"; 10 "Did you mean ...?"
+    "tests/dialogues55.yml": 0.88,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
