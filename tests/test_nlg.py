@@ -156,6 +156,7 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
     # dialogues51, reworded: help there in a learner's present tense; "safe" with the police there
     ("the police found him, he is ok, they take him to hospital. i cant stop shaking", "affirm", 0.4),
     ("theyve got her, shes safe. im shaking so much i cant think", "affirm", 0.4),
+    ("the medics have got him. im shaking so bad", "affirm", 0.5),  # dialogues57, reworded: "ems got her"
 ])
 def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
         after_an_emergency, fear: str, placed_as: str, score: float) -> None:
@@ -260,8 +261,8 @@ def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -
     self_harm = [said("my brother texted sorry am done and hes not answering", "safety_check_self_harm", 1.0),
                  *answered("utter_safety_check_self_harm")]
     assert generate("utter_request_human", [*self_harm, who])["text"] == emergency_text()
-    # dialogues52: help on its way said without a verb, 911 on the line
-    for text in ("ambulance on the way", "911 on the phone now"):
+    # dialogues52: help on its way said without a verb, 911 on the line; dialogues56, reworded: dropped g, "911 called"
+    for text in ("ambulance on the way", "911 on the phone now", "phonin 911 now", "ambulance has been called"):
         assert_acknowledged("utter_out_of_scope", [*checked, said(text, "out_of_scope", 0.4)])
     # any other answer to the question is not taken for help coming
     question = said("what is tapering", "ask_tapering", 0.9)
