@@ -106,6 +106,12 @@ FIRST_RUN = {
     # dialogues55 88.5% (201 of 227), written after the final fresh-clone run of stop 24, on its final system: no
     # information turn given an emergency answer or asked "is this happening now?"; 10 "Did you mean ...?"
     "tests/dialogues55.yml": 0.88,
+    # dialogues56 86.6% (187 of 216) and dialogues57 86.5% (199 of 230), stop 25's start (stop 24's final system):
+    # "hes shaking all over and sweating and hasnt slept" three days after running out got the 911 answer (withdrawal,
+    # fixed after), "ringin 999 now" the emergency answer again, "911 called" off-topic, "she took $200 out of her
+    # nan's purse last week" was asked "is this happening now?"; 17 "Did you mean ...?"
+    "tests/dialogues56.yml": 0.86,
+    "tests/dialogues57.yml": 0.86,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
