@@ -112,6 +112,10 @@ FIRST_RUN = {
     # nan's purse last week" was asked "is this happening now?"; 17 "Did you mean ...?"
     "tests/dialogues56.yml": 0.86,
     "tests/dialogues57.yml": 0.86,
+    # dialogues58 87.8% (209 of 238), after data round 32: "shes alive. hospital says she were lucky. im in bits"
+    # got the 911 answer again (help there, fixed after), "he gets panic attacks real bad, cant breathe, thinks hes
+    # dying" was asked "is this happening now?" (a habit, fixed after); 9 "Did you mean ...?"
+    "tests/dialogues58.yml": 0.87,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

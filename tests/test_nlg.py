@@ -157,6 +157,7 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
     ("the police found him, he is ok, they take him to hospital. i cant stop shaking", "affirm", 0.4),
     ("theyve got her, shes safe. im shaking so much i cant think", "affirm", 0.4),
     ("the medics have got him. im shaking so bad", "affirm", 0.5),  # dialogues57, reworded: "ems got her"
+    ("hes alive, the doctors said he was lucky. im in bits", "ask_is_recovery_possible", 0.35),  # dialogues58, reworded
 ])
 def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
         after_an_emergency, fear: str, placed_as: str, score: float) -> None:
