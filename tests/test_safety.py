@@ -49,6 +49,8 @@ MEDICAL = [
     "my 10 month old was chewing on something, there are tablets missing from my blister pack",  # crisis_blind72
     "my dad is fitting in the kitchen and wont stop",  # nlu_blind34, reworded ("fitting in" a place, not fitting in)
     "she is having a panic attack and her lips have gone blue",  # a panic attack beside blue lips (found, stop 25)
+    "is it normal hes slept all day after extra xanax? we tried to wake him and he just groans",  # crisis_blind73
+    "my wife took a box of her diazepam and is slurring and confused",  # crisis_blind73, reworded
 ]
 SELF_HARM = [
     "my brother came home with a rope and said it was for the car, he doesnt even have a car",  # (crisis_blind51)
@@ -141,6 +143,7 @@ NO_DANGER = [
     "my wife is frustrated the taper is so slow, she wants it over with. why so gradual",  # not a wish to die
     "had a nightmare the other night that he stopped breathing, he is fine, i checked on him",  # crisis_blind72
     "he is not fitting in at his new school since he came off them",
+    "dreamed last night she overdosed and i couldnt wake her. shes fine, shes at work",  # crisis_blind73, reworded
     "she gets panic attacks so bad, cant breathe, thinks shes going to die",  # dialogues58, reworded: a habit
     "how can i ever trust my granddaughter again, she took money out of my purse",  # nlu_blind33, reworded
     "how will he manage his nerves when im gone for a month on the rigs",  # nlu_blind33, reworded: away, not dead
@@ -679,6 +682,7 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
     "mum swallowed every pill in the cupboard, she says she wants it all over, shes so sleepy",  # crisis_blind70
     "dad has taken all his lorazepam, he told me hes had enough of life, hes very sleepy",  # crisis_blind72, reworded
     "she took enough of her xanax to not wake up, she said so, shes going floppy",  # crisis_blind72, reworded
+    "my sister swallowed all her pills, she told me she wanted to finish it, shes very drowsy",  # crisis_blind73
 ])
 def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
