@@ -116,6 +116,10 @@ FIRST_RUN = {
     # got the 911 answer again (help there, fixed after), "he gets panic attacks real bad, cant breathe, thinks hes
     # dying" was asked "is this happening now?" (a habit, fixed after); 9 "Did you mean ...?"
     "tests/dialogues58.yml": 0.87,
+    # dialogues59 85.2% (202 of 237), after data round 33: "crew is on the way" after the 911 answer got it again,
+    # "im a firefighter, i run ODs all the time but this is my sister ... how bad is that combo" was asked "is this
+    # happening now?", "ive rang the gardai" got "doesn't cover that" (all fixed after); 10 "Did you mean ...?"
+    "tests/dialogues59.yml": 0.85,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 

@@ -158,6 +158,7 @@ def test_fear_once_help_is_there_is_answered_as_fear(after_an_emergency, fear: s
     ("theyve got her, shes safe. im shaking so much i cant think", "affirm", 0.4),
     ("the medics have got him. im shaking so bad", "affirm", 0.5),  # dialogues57, reworded: "ems got her"
     ("hes alive, the doctors said he was lucky. im in bits", "ask_is_recovery_possible", 0.35),  # dialogues58, reworded
+    ("she came round, theyre taking her to the base hospital. im shaking like a leaf", "ask_withdrawal_symptoms", 0.2),
 ])
 def test_the_writers_own_fear_once_help_is_there_is_answered_as_fear_whatever_it_was_placed_as(
         after_an_emergency, fear: str, placed_as: str, score: float) -> None:
@@ -263,7 +264,9 @@ def test_after_is_this_happening_now_saying_help_is_coming_gets_the_guidance() -
                  *answered("utter_safety_check_self_harm")]
     assert generate("utter_request_human", [*self_harm, who])["text"] == emergency_text()
     # dialogues52: help on its way said without a verb, 911 on the line; dialogues56, reworded: dropped g, "911 called"
-    for text in ("ambulance on the way", "911 on the phone now", "phonin 911 now", "ambulance has been called"):
+    # dialogues59, reworded: the crew on the way, the Irish police rung
+    for text in ("ambulance on the way", "911 on the phone now", "phonin 911 now", "ambulance has been called",
+                 "the crew are on the way", "i rang the guards"):
         assert_acknowledged("utter_out_of_scope", [*checked, said(text, "out_of_scope", 0.4)])
     # any other answer to the question is not taken for help coming
     question = said("what is tapering", "ask_tapering", 0.9)

@@ -144,6 +144,7 @@ NO_DANGER = [
     "had a nightmare the other night that he stopped breathing, he is fine, i checked on him",  # crisis_blind72
     "he is not fitting in at his new school since he came off them",
     "dreamed last night she overdosed and i couldnt wake her. shes fine, shes at work",  # crisis_blind73, reworded
+    "im a paramedic, i attend overdoses every week, but this is my brother. how bad is xanax with beer",  # dialogues59
     "she gets panic attacks so bad, cant breathe, thinks shes going to die",  # dialogues58, reworded: a habit
     "how can i ever trust my granddaughter again, she took money out of my purse",  # nlu_blind33, reworded
     "how will he manage his nerves when im gone for a month on the rigs",  # nlu_blind33, reworded: away, not dead
