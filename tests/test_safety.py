@@ -51,6 +51,8 @@ MEDICAL = [
     "she is having a panic attack and her lips have gone blue",  # a panic attack beside blue lips (found, stop 25)
     "is it normal hes slept all day after extra xanax? we tried to wake him and he just groans",  # crisis_blind73
     "my wife took a box of her diazepam and is slurring and confused",  # crisis_blind73, reworded
+    "my man wont wke up, he tok a load of his pils",  # crisis_blind74, reworded: misspellings
+    "shes on the floor shakin and jerkin, came off her valium cold",  # crisis_blind74, reworded: dropped g
 ]
 SELF_HARM = [
     "my brother came home with a rope and said it was for the car, he doesnt even have a car",  # (crisis_blind51)
@@ -95,6 +97,7 @@ SELF_HARM = [
     "i have all my tablets laid out on the bed. not taken any yet",  # crisis_blind72, reworded: the writer
     "is it bad that im thinking of just ending it, this taper has gone on a year",  # crisis_blind72, reworded
     "i just cant go on, ive got a bottle of her tablets in my hand",  # nlu_blind34, reworded
+    "my son is burning his arms with cigarettes in his room",  # crisis_blind74, reworded
 ]
 NOT_NOW_CASES = [
     "will he end up having a seizure when he comes off them",  # (data round 20: "could she end up having a fit")
@@ -145,6 +148,7 @@ NO_DANGER = [
     "he is not fitting in at his new school since he came off them",
     "dreamed last night she overdosed and i couldnt wake her. shes fine, shes at work",  # crisis_blind73, reworded
     "im a paramedic, i attend overdoses every week, but this is my brother. how bad is xanax with beer",  # dialogues59
+    "she keeps shooting herself in the foot with those tablets, lost her flat and her job",  # crisis_blind74
     "she gets panic attacks so bad, cant breathe, thinks shes going to die",  # dialogues58, reworded: a habit
     "how can i ever trust my granddaughter again, she took money out of my purse",  # nlu_blind33, reworded
     "how will he manage his nerves when im gone for a month on the rigs",  # nlu_blind33, reworded: away, not dead
@@ -368,6 +372,8 @@ def test_a_bare_mention_in_spanish_is_asked_in_spanish(net: SafetyNet) -> None:
         # crisis_blind70, reworded: "I don't want to be here any more" beside an overdose
         ("mi hermano se tomo todas sus pastillas porque ya no quiere estar aqui, esta dormido", "emergency_both_es"),
         ("mi esposa trato de matarse con sus pastillas de clonazepam y no despierta", "emergency_both_es"),  # 72
+        ("mi papa dejo de respirar, tomo clonazepam con cerveza", "emergency_medical_es"),  # crisis_blind74, reworded
+        ("mi nieto de 3 añitos se comio unas pastillas de diazepam", "emergency_medical_es"),  # crisis_blind74
         # crisis_blind67, reworded: a Spanish farewell inside an English message is answered in Spanish
         ("my cousin sent 'perdonenme todos' to the family chat and his phone is off", "emergency_self_harm_es"),
         # crisis_blind66, reworded: pills taken "to go to heaven" with a dead parent
@@ -684,6 +690,7 @@ def test_everyday_words_near_a_key_word_are_not_corrected_into_it(net: SafetyNet
     "dad has taken all his lorazepam, he told me hes had enough of life, hes very sleepy",  # crisis_blind72, reworded
     "she took enough of her xanax to not wake up, she said so, shes going floppy",  # crisis_blind72, reworded
     "my sister swallowed all her pills, she told me she wanted to finish it, shes very drowsy",  # crisis_blind73
+    "mum has taken every tablet she had so she will not be a burden to anyone, shes slurring",  # crisis_blind74
 ])
 def test_an_overdose_to_make_it_all_stop_is_both(net: SafetyNet, text: str) -> None:
     found = decided(net, text)
