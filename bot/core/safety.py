@@ -154,6 +154,7 @@ class SafetyNet:
         self.reading_ahead = compile_all(config.get("reading_ahead") or ())
         self.fears = compile_all(config.get("fears") or ())
         self.ongoing = compile_all(config.get("ongoing") or ())
+        self.ongoing_self_harm = compile_all(config.get("ongoing_self_harm") or ())
         self.now_strong = compile_all((config.get("now") or {}).get("strong") or ())
         self.now_weak = compile_all((config.get("now") or {}).get("weak") or ())
         spanish = config.get("spanish") or {}
@@ -324,6 +325,14 @@ class SafetyNet:
             clause_text = normal[clause[0] : clause[1]]
             if progressive or self._markers(clause_text)[3] or any(p.search(clause_text) for p in self.ongoing):
                 return NOW
+            if hit.group.kind == SELF_HARM and any(p.search(clause_text) for p in self.ongoing_self_harm):
+                # "most nights i think about killing myself": a habit of the thought is the thought now - unless
+                # another past marker dates it ("used to cut himself most nights in high school")
+                rest = clause_text
+                for habit in self.ongoing_self_harm:
+                    rest = habit.sub(" ", rest)
+                if not any(p.search(rest) for p in self.past):
+                    return NOW
             return ASKED if hit.group.kind == SELF_HARM and _PRESENT_WISH.search(hit.text) else NOT_NOW
         if self._recovered(normal, cache) and not hit.group.even_if_fine:
             return NOT_NOW  # "... she's up and fine this morning": over, whatever else it says
