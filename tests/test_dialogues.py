@@ -120,6 +120,11 @@ FIRST_RUN = {
     # "im a firefighter, i run ODs all the time but this is my sister ... how bad is that combo" was asked "is this
     # happening now?", "ive rang the gardai" got "doesn't cover that" (all fixed after); 10 "Did you mean ...?"
     "tests/dialogues59.yml": 0.85,
+    # dialogues60 89.8% (202 of 225), after data round 34: "honestly some nights i think id be better off not
+    # waking up at all" got the 911 answer, not 988 first ("not waking" read as cannot be woken), "our shiv is gone
+    # again, not answering" the 911 answer (out, not unresponsive), "why it make seizure" after help came was asked
+    # "is this happening now?" (all fixed after); 4 "Did you mean ...?"
+    "tests/dialogues60.yml": 0.89,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
