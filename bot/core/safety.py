@@ -58,7 +58,10 @@ _DATING = re.compile(
     r"(?:that|this|it|which) (?:is|was|s|were) "
     r"(?:like |about |around |almost |nearly |over |maybe |probably |at least )?"
 )
-_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b")
+# ... or a seizure verb in the progressive, its "is" lost to a possessive spelling ("Dad's having a fit" -> "dads
+# having a fit", crisis_blind75), unless told in the past ("was having")
+_PRESENT = re.compile(r"\b(?:is|are|am|keeps?|currently|esta|estan|sigue)\b"
+                      r"|(?<!\bwas )(?<!\bwere )(?<!\bbeen )\b(?:having|seizing|fitting|convulsing|jerking|twitching)\b")
 # a wish told in the present ("last week she said she *wants* to die"): still true, so it is asked, not dismissed
 _PRESENT_WISH = re.compile(
     r"\b(?:wants?|is|are|am|keeps?|plans?|planning|going to|gonna|thinking|talks|talking|says)\b"
