@@ -125,6 +125,10 @@ FIRST_RUN = {
     # again, not answering" the 911 answer (out, not unresponsive), "why it make seizure" after help came was asked
     # "is this happening now?" (all fixed after); 4 "Did you mean ...?"
     "tests/dialogues60.yml": 0.89,
+    # dialogues61 82.6% (195 of 236), written during stop 25's make eval, on its final system: "dad's been cutting
+    # down for 3 weeks with the GP. he's shaking and can't sleep, is this normal" got the 911 answer (fixed after);
+    # 16 "Did you mean ...?"
+    "tests/dialogues61.yml": 0.82,
 }
 EMERGENCY_ANSWERS = EMERGENCY_KEYS - {"asked", "help_on_the_way"}
 
