@@ -537,3 +537,19 @@ def test_saying_help_is_coming_placed_as_feeling_overwhelmed_is_acknowledged(aft
     assert generate("utter_express_overwhelmed", [*after_an_emergency, scared])["text"] == overwhelmed
     taken = said("paramedics took her in. i feel awful i didnt stop her", "express_overwhelmed", 0.6)
     assert generate("utter_express_overwhelmed", [*after_an_emergency, taken])["text"] == overwhelmed
+
+
+def test_a_statement_right_after_the_emergency_answer_keeps_the_guidance() -> None:
+    """dialogues60 (first run, stop 25): "he stop his pills 3 day ago by himself" right after "my son is shaking on
+    the floor he dont respond" was placed on quitting at 0.96 and got that topic instead of "Call 911 now" again. A
+    statement then is more about the emergency; a question, or the same statement once help is there, is answered."""
+    medical = [said("my daughter is jerking on the floor and wont answer me", "emergency_medical", 1.0),
+               *answered("utter_emergency_medical")]
+    guidance = generate("utter_emergency_medical", [])["text"]
+    statement = said("she quit her klonopin by herself four days ago", "ask_quitting_cold_turkey", 0.96)
+    assert generate("utter_ask_quitting_cold_turkey", [*medical, statement])["text"] == guidance
+    question = said("why would stopping cause a fit?", "ask_withdrawal_symptoms", 0.96)
+    assert_answered_as_placed("utter_ask_withdrawal_symptoms", [*medical, question])
+    with_help = said("her dad is with her now. she quit her klonopin by herself four days ago",
+                     "ask_quitting_cold_turkey", 0.96)
+    assert_answered_as_placed("utter_ask_quitting_cold_turkey", [*medical, with_help])

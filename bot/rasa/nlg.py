@@ -22,6 +22,7 @@ from bot.core.after_emergency import (
     HELP_ON_THE_WAY,
     acknowledgement,
     afraid_once_helped,
+    asks,
     asks_beyond_help,
     asks_if_ok,
     asks_once_helped,
@@ -208,6 +209,19 @@ def _acknowledge(utter_action: str, found: Optional[Tuple[str, float, str]]) -> 
     return True
 
 
+_ASKING_OPENER = re.compile(r"^\W*(?:would|could|can|will|is|are|do|does|did|should|has|have|was|were|what|how|why|"
+                            r"where|when|who|which|any)\b", re.IGNORECASE)
+
+
+def _more_about_it(text: str) -> bool:
+    """A short statement that asks nothing and does not say they are all right ("he stop his pills 3 day ago by
+    himself"): more about the emergency. Not "would dbt help with that side of it" (a question without its mark,
+    dialogues35) nor "update shes ok, they kept her overnight ..." (dialogues24)."""
+    net = SafetyNet.from_settings()
+    return (len(text.split()) <= 15 and not asks(text) and not _ASKING_OPENER.match(text)
+            and not net.reassured(net.normalise(text)))
+
+
 def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
     """The emergency answer of the previous turn, when this turn's message was placed weakly (config/safety.yml
     `after_emergency_below`, or `after_emergency_with_help_below` when someone is with them): in a crisis, a guessed
@@ -235,6 +249,11 @@ def _emergency_again(tracker: DialogueStateTracker) -> Optional[str]:
         # "her mom is with her now. what treatment is there", a question after the answer was already repeated, or
         # after the acknowledgement ("how do i stop this ever happening again", dialogues30)
         below = float(settings.get("after_emergency_with_help_below", below))
+    if (found and found[0].startswith("utter_emergency_") and not present and repeated <= repeats
+            and not help_called(found[2]) and _more_about_it(found[2])):
+        return found[0]  # a statement right after the emergency answer, with no one there or called yet ("he stop
+        # his pills 3 day ago by himself" after "my son is shaking on the floor", dialogues60): more about the
+        # emergency, however confidently placed on a topic - the guidance again, not the topic
     if not found or found[1] >= below:
         return None
     previous, _, text = found
